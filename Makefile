@@ -1,0 +1,55 @@
+# Bimp: `make` builds the library, `make test` runs every test, `make debug`
+# builds the library with its invariant checkers on after every operation.
+
+UNAME := $(shell uname -s)
+ifeq ($(UNAME),Darwin)
+  PLATFORM := platform_mac.c
+  LIB := libbimp.dylib
+  LIBFLAGS := -dynamiclib
+else
+  PLATFORM := platform_linux.c
+  LIB := libbimp.so
+  LIBFLAGS := -shared -Wl,-soname,libbimp.so
+endif
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+# Inside the allocator the compiler must not turn malloc+memset into calloc
+# (which would call itself) or assume anything about these functions.
+BIMP_CFLAGS := -std=gnu11 -Wall -Wextra -fPIC -fvisibility=hidden -pthread \
+  -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \
+  -fno-builtin-memset -fno-builtin-memcpy -ftls-model=initial-exec
+SOURCES := bimp.c $(PLATFORM)
+HEADERS := bimp.h platform.h
+
+all: $(LIB)
+
+$(LIB): $(SOURCES) $(HEADERS)
+	$(CC) $(BIMP_CFLAGS) $(CFLAGS) $(LIBFLAGS) -o $@ $(SOURCES) -pthread
+
+# Variant builds used by the tests: build/<name>/libbimp.so
+VARIANTS := debug align32 align64 seterrno single
+VARIANT_FLAGS_debug := -DBIMP_DEBUG -O1
+VARIANT_FLAGS_align32 := -DBIMP_ALIGN=32
+VARIANT_FLAGS_align64 := -DBIMP_ALIGN=64
+VARIANT_FLAGS_seterrno := -DBIMP_SET_ERRNO
+VARIANT_FLAGS_single := -DBIMP_SINGLE_THREADED
+
+build/%/$(LIB): $(SOURCES) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BIMP_CFLAGS) $(CFLAGS) $(VARIANT_FLAGS_$*) $(LIBFLAGS) -o $@ $(SOURCES) -pthread
+
+debug: build/debug/$(LIB)
+
+variants: $(foreach v,$(VARIANTS),build/$(v)/$(LIB))
+
+test: all variants
+	@tests/run
+
+bench: all
+	bench/run
+
+clean:
+	rm -rf $(LIB) build tests/build bench/build
+
+.PHONY: all debug variants test bench clean

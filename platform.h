@@ -1,0 +1,57 @@
+/* platform.h - the whole contract between Bimp's portable core (bimp.c) and
+ * the operating system.  platform_linux.c and platform_mac.c implement it; the
+ * core calls nothing else of the OS.
+ *
+ * Every function here may be called before any constructor has run and from
+ * inside malloc itself, so none of them may allocate, use stdio or dlsym.
+ * Functions returning int return 0 or an error number; none of them prints.
+ */
+#ifndef BIMP_PLATFORM_H
+#define BIMP_PLATFORM_H
+
+#include <stddef.h>
+
+/* The granularity of os_map, os_unmap and os_purge. */
+size_t os_page_size(void);
+
+/* Anonymous read-write memory, zero-filled, aligned to `align` (a power of two
+ * and a multiple of the page size), or NULL with errno left as the OS set it. */
+void *os_map(size_t size, size_t align);
+void os_unmap(void *p, size_t size);
+
+/* Grow or shrink a mapping made by os_map(size, page).  Returns the (possibly
+ * moved) mapping, or NULL if the OS cannot do it in place or by moving; the
+ * caller then copies.  The old mapping is untouched on NULL. */
+void *os_remap(void *p, size_t old_size, size_t new_size);
+
+/* Tell the OS the pages' contents are no longer needed; they read back as zero. */
+void os_purge(void *p, size_t size);
+
+/* The contiguous heap ("the break").  os_heap_grow extends it by `size` bytes
+ * provided it still ends at `expected_end`; it returns expected_end on success
+ * and NULL when the heap cannot grow or somebody else moved it.  Pass
+ * expected_end == NULL once to learn where the heap ends (nothing is grown). */
+void *os_heap_grow(void *expected_end, size_t size);
+/* Give back the last `size` bytes if the heap still ends at `expected_end`. */
+int os_heap_shrink(void *expected_end, size_t size);
+
+/* Let another thread run (used by the core's spin lock when contended). */
+void os_yield(void);
+
+/* Thread lifetime.  os_thread_init registers `on_exit`, called once at the
+ * exit of every thread that called os_thread_arm(arg) with arg.  It also
+ * registers the three fork handlers.  It may allocate, so the core calls it
+ * only once a heap exists for the calling thread.  Returns 0 or an error. */
+int os_thread_init(void (*on_exit)(void *arg),
+                   void (*prepare)(void), void (*parent)(void), void (*child)(void));
+void os_thread_arm(void *arg);
+
+/* A variable of the environment, read without allocating; NULL if unset or
+ * if the program runs with elevated privileges (setuid, setgid). */
+const char *os_getenv(const char *name);
+
+/* Write a message to standard error and, for os_fatal, abort the process. */
+void os_write_error(const char *msg, size_t len);
+_Noreturn void os_fatal(void);
+
+#endif

@@ -1,0 +1,131 @@
+/* platform_linux.c - the platform contract (platform.h) on Linux with glibc. */
+#define _GNU_SOURCE
+#include "platform.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+extern char **environ;
+
+size_t os_page_size(void)
+{
+    static size_t page;
+    if (!page)
+        page = (size_t)sysconf(_SC_PAGESIZE);
+    return page;
+}
+
+void *os_map(size_t size, size_t align)
+{
+    size_t page = os_page_size();
+    if (align <= page) {
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
+    /* Over-map, then cut the unaligned head and the tail away. */
+    if (size + align < size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    char *raw = mmap(NULL, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    char *p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+    if (p > raw)
+        munmap(raw, (size_t)(p - raw));
+    if (p + size < raw + size + align)
+        munmap(p + size, (size_t)(raw + size + align - (p + size)));
+    return p;
+}
+
+void os_unmap(void *p, size_t size)
+{
+    munmap(p, size);
+}
+
+void *os_remap(void *p, size_t old_size, size_t new_size)
+{
+    void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
+    return q == MAP_FAILED ? NULL : q;
+}
+
+void os_purge(void *p, size_t size)
+{
+    madvise(p, size, MADV_DONTNEED);
+}
+
+void *os_heap_grow(void *expected_end, size_t size)
+{
+    void *end = sbrk(0);
+    if (expected_end == NULL || end == (void *)-1)
+        return end == (void *)-1 ? NULL : end;
+    if (end != expected_end || size > (size_t)INTPTR_MAX)
+        return NULL;
+    if (sbrk((intptr_t)size) == (void *)-1)
+        return NULL;
+    return expected_end;
+}
+
+int os_heap_shrink(void *expected_end, size_t size)
+{
+    if (sbrk(0) != expected_end || size > (size_t)INTPTR_MAX)
+        return EAGAIN;
+    return sbrk(-(intptr_t)size) == (void *)-1 ? errno : 0;
+}
+
+void os_yield(void)
+{
+    sched_yield();
+}
+
+static pthread_key_t exit_key;
+
+int os_thread_init(void (*on_exit)(void *), void (*prepare)(void), void (*parent)(void),
+                   void (*child)(void))
+{
+    int err = pthread_key_create(&exit_key, on_exit);
+    if (err)
+        return err;
+    return pthread_atfork(prepare, parent, child);
+}
+
+void os_thread_arm(void *arg)
+{
+    pthread_setspecific(exit_key, arg);
+}
+
+const char *os_getenv(const char *name)
+{
+    if (getauxval(AT_SECURE))
+        return NULL;
+    size_t n = strlen(name);
+    for (char **e = environ; e && *e; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+void os_write_error(const char *msg, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, msg, len);
+        if (n <= 0 && errno != EINTR)
+            return;
+        if (n > 0) {
+            msg += n;
+            len -= (size_t)n;
+        }
+    }
+}
+
+_Noreturn void os_fatal(void)
+{
+    abort();
+}
