@@ -825,8 +825,10 @@ static void on_thread_exit(void *arg)
     orphan_heap(h);
 }
 
-/* Fork: hold every lock across fork, so the child inherits consistent state;
- * in the child, heaps of threads that do not exist there become orphans. */
+/* Fork: hold every lock across fork, so the child inherits consistent
+ * shared state.  Heaps of threads that do not exist in the child stay as
+ * they are: their owners may have been in the middle of a push or pop, so
+ * nobody may touch them; frees into them wait in their inboxes for good. */
 static void before_fork(void)
 {
     for (heap *h = load_relaxed(&g.all_heaps); h; h = h->next_all)
@@ -834,25 +836,11 @@ static void before_fork(void)
     lock(&g.lock);
 }
 
-static void after_fork_parent(void)
+static void after_fork(void)
 {
     unlock(&g.lock);
     for (heap *h = load_relaxed(&g.all_heaps); h; h = h->next_all)
         unlock(&h->lock);
-}
-
-static void after_fork_child(void)
-{
-    heap *mine = my_heap();
-    for (heap *h = load_relaxed(&g.all_heaps); h; h = h->next_all) {
-        unlock(&h->lock);
-        if (h != mine && h != &late_heap && load_relaxed(&h->state) == H_OWNED) {
-            store_relaxed(&h->state, H_ORPHAN);
-            h->next_orphan = g.orphans;
-            g.orphans = h;
-        }
-    }
-    unlock(&g.lock);
 }
 #endif
 
@@ -875,7 +863,11 @@ static void initialise(void)
     if (!g.initialised) {
         g.initialised = true;
         os_page_size();
+#ifdef BIMP_SINGLE_THREADED
+        register_heap(&the_heap);
+#else
         register_heap(&late_heap);
+#endif
     }
     unlock(&g.lock);
 }
@@ -905,7 +897,7 @@ static heap *attach_heap(void)
 #ifndef BIMP_SINGLE_THREADED
     int expected = 0;
     if (atomic_compare_exchange_strong(&g.threads_ready, &expected, 1)) {
-        os_thread_init(on_thread_exit, before_fork, after_fork_parent, after_fork_child);
+        os_thread_init(on_thread_exit, before_fork, after_fork, after_fork);
         store_relaxed(&g.threads_ready, 2);
     }
     while (load_relaxed(&g.threads_ready) != 2)

@@ -1,0 +1,446 @@
+/* api.c - every edge of the malloc API, as glibc defines it, under Bimp.
+ *
+ * Run with LD_PRELOAD=<a libbimp.so>; BIMP_TEST_ALIGN names the build's
+ * alignment and BIMP_TEST_SET_ERRNO=1 says it was built with BIMP_SET_ERRNO.
+ * Usage: api <variant-name>
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stddef.h>
+#include <unistd.h>
+
+static size_t align_of_build, page;
+static int set_errno_build;
+static const char *variant;
+
+/* Functions glibc's headers do not declare. */
+static void *(*p_reallocf)(void *, size_t);
+static void (*p_cfree)(void *);
+static void (*p_free_sized)(void *, size_t);
+static void (*p_free_aligned_sized)(void *, size_t, size_t);
+
+static int aligned(const void *p, size_t a)
+{
+    return ((uintptr_t)p & (a - 1)) == 0;
+}
+
+/* A block that is live, aligned, at least n usable bytes, all writable. */
+static int good_block(void *p, size_t n, size_t a)
+{
+    if (!p || !aligned(p, a))
+        return 0;
+    size_t usable = malloc_usable_size(p);
+    if (usable < n)
+        return 0;
+    memset(p, 0x5a, usable);
+    return 1;
+}
+
+#define GROUP(name) static void test_##name(void)
+#define RUN(name) (test_##name(), group_end(variant, "api/" #name))
+
+GROUP(loaded)
+{
+    CHECK(bimp_is_loaded());
+    CHECK(p_reallocf && p_cfree && p_free_sized && p_free_aligned_sized);
+}
+
+GROUP(malloc_zero)
+{
+    void *a = malloc(0), *b = malloc(0);
+    CHECK(a && b && a != b);
+    CHECK(aligned(a, align_of_build) && aligned(b, align_of_build));
+    free(a);
+    free(b);
+}
+
+GROUP(sizes_and_alignment)
+{
+    uint64_t s = 42;
+    void *kept[512];
+    size_t sizes[512];
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < 512; i++) {
+            sizes[i] = rnd(&s) % (i % 16 == 0 ? 300000 : 5000);
+            kept[i] = malloc(sizes[i]);
+            CHECK(good_block(kept[i], sizes[i], align_of_build));
+            if (kept[i])
+                fill(kept[i], sizes[i], (uintptr_t)i + round);
+        }
+        for (int i = 0; i < 512; i++) {
+            int j = (int)((i * 7 + round) % 512);
+            CHECK(intact(kept[j], sizes[j], (uintptr_t)j + round));
+            free(kept[j]);
+        }
+    }
+}
+
+GROUP(impossible_sizes)
+{
+    size_t bad[] = { SIZE_MAX, SIZE_MAX - 4096, (size_t)PTRDIFF_MAX + 1, (size_t)PTRDIFF_MAX,
+                     (size_t)PTRDIFF_MAX - 4096, (size_t)1 << 62 };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        CHECK(malloc(bad[i]) == NULL && errno == ENOMEM);
+        errno = 0;
+        CHECK(calloc(1, bad[i]) == NULL && errno == ENOMEM);
+        errno = 0;
+        CHECK(memalign(64, bad[i]) == NULL && errno == ENOMEM);
+        errno = 0;
+        CHECK(valloc(bad[i]) == NULL && errno == ENOMEM);
+        errno = 0;
+        CHECK(pvalloc(bad[i]) == NULL && errno == ENOMEM);
+    }
+}
+
+GROUP(calloc)
+{
+    errno = 0;
+    CHECK(calloc(SIZE_MAX / 2, 3) == NULL && errno == ENOMEM);
+    errno = 0;
+    CHECK(calloc((size_t)1 << 33, (size_t)1 << 31) == NULL && errno == ENOMEM);
+    /* Dirty memory, freed, must come back zeroed from calloc. */
+    size_t sizes[] = { 0, 1, 24, 100, 1000, 5000, 70000, 200000, 3000000 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i] ? sizes[i] : 1;
+        for (int round = 0; round < 3; round++) {
+            void *d = malloc(n);
+            if (d)
+                memset(d, 0xff, n);
+            free(d);
+            unsigned char *z = calloc(n, 1);
+            int zero = z != NULL;
+            for (size_t k = 0; z && k < n; k++)
+                zero &= z[k] == 0;
+            CHECK(zero);
+            CHECK(good_block(z, n, align_of_build));
+            free(z);
+        }
+    }
+    void *big = calloc(1000, 1000);
+    CHECK(big && ((unsigned char *)big)[999999] == 0);
+    free(big);
+}
+
+GROUP(realloc)
+{
+    /* NULL behaves as malloc; growth and shrinking keep the contents. */
+    char *p = realloc(NULL, 10);
+    CHECK(good_block(p, 10, align_of_build));
+    fill(p, 10, 1);
+    size_t steps[] = { 20, 100, 3000, 70000, 140000, 500000, 5000000, 20000000, 300000, 1000, 40, 7 };
+    size_t have = 10;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        char *q = realloc(p, steps[i]);
+        CHECK(q && aligned(q, align_of_build));
+        if (!q)
+            break;
+        size_t keep = have < steps[i] ? have : steps[i];
+        CHECK(intact(q, keep, 1));
+        fill(q, steps[i], 1);
+        CHECK(malloc_usable_size(q) >= steps[i]);
+        p = q;
+        have = steps[i];
+    }
+    /* A failed realloc leaves the block alone. */
+    errno = 0;
+    CHECK(realloc(p, (size_t)PTRDIFF_MAX + 1) == NULL && errno == ENOMEM);
+    errno = 0;
+    CHECK(realloc(p, SIZE_MAX) == NULL && errno == ENOMEM);
+    CHECK(intact(p, have, 1));
+    /* realloc(p, 0) frees and returns NULL. */
+    CHECK(realloc(p, 0) == NULL);
+    /* Blocks below the top grow and shrink too. */
+    char *a = malloc(100), *b = malloc(100), *c = malloc(100);
+    fill(a, 100, 2);
+    fill(b, 100, 3);
+    fill(c, 100, 4);
+    b = realloc(b, 40);
+    CHECK(b && intact(b, 40, 3));
+    b = realloc(b, 4000);
+    CHECK(b && intact(b, 40, 3));
+    CHECK(intact(a, 100, 2) && intact(c, 100, 4));
+    free(a);
+    free(b);
+    free(c);
+}
+
+GROUP(reallocarray)
+{
+    int *v = reallocarray(NULL, 10, sizeof(int));
+    CHECK(good_block(v, 10 * sizeof(int), align_of_build));
+    fill(v, 40, 9);
+    errno = 0;
+    CHECK(reallocarray(v, SIZE_MAX / 2, 4) == NULL && errno == ENOMEM);
+    CHECK(intact(v, 40, 9));
+    v = reallocarray(v, 1000, sizeof(int));
+    CHECK(v && intact(v, 40, 9));
+    free(v);
+}
+
+GROUP(reallocf)
+{
+    /* On failure the block is freed: count huge blocks to see it go. */
+    void *p = malloc(1 << 20);
+    CHECK(p);
+    size_t huge = mallinfo2().hblks;
+    errno = 0;
+    CHECK(p_reallocf(p, (size_t)PTRDIFF_MAX + 1) == NULL && errno == ENOMEM);
+    CHECK(mallinfo2().hblks == huge - 1);
+    p = p_reallocf(NULL, 100);
+    CHECK(good_block(p, 100, align_of_build));
+    fill(p, 100, 5);
+    p = p_reallocf(p, 200);
+    CHECK(p && intact(p, 100, 5));
+    CHECK(p_reallocf(p, 0) == NULL);
+}
+
+GROUP(posix_memalign)
+{
+    size_t bad[] = { 0, 1, 2, 4, sizeof(void *) / 2, 3, 24, 48, 100, 4097, SIZE_MAX };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        void *out = (void *)0x1234;
+        errno = 777;
+        CHECK(posix_memalign(&out, bad[i], 16) == EINVAL);
+        CHECK(out == (void *)0x1234);
+        CHECK(errno == (set_errno_build ? EINVAL : 777));
+    }
+    for (size_t a = sizeof(void *); a <= ((size_t)4 << 20); a *= 2) {
+        size_t sizes[] = { 0, 1, a / 2 + 1, a, 3 * a + 5 };
+        for (size_t k = 0; k < 5; k++) {
+            void *out = NULL;
+            CHECK(posix_memalign(&out, a, sizes[k]) == 0);
+            CHECK(good_block(out, sizes[k], a > align_of_build ? a : align_of_build));
+            free(out);
+        }
+    }
+    void *out = (void *)0x1234;
+    errno = 777;
+    CHECK(posix_memalign(&out, 64, (size_t)PTRDIFF_MAX + 1) == ENOMEM && out == (void *)0x1234);
+    CHECK(errno == (set_errno_build ? ENOMEM : 777));
+}
+
+GROUP(memalign)
+{
+    /* Every power of two up to 4 MiB, and other values rounded up. */
+    void *keep[64];
+    int n = 0;
+    for (size_t a = 1; a <= ((size_t)4 << 20); a *= 2) {
+        void *p = memalign(a, 100);
+        void *q = aligned_alloc(a, a * 2);
+        CHECK(good_block(p, 100, a > align_of_build ? a : align_of_build));
+        CHECK(good_block(q, a * 2, a > align_of_build ? a : align_of_build));
+        keep[n++] = p;
+        keep[n++] = q;
+    }
+    while (n > 0)
+        free(keep[--n]);
+    struct { size_t asked, got; } odd[] = { { 24, 32 }, { 100, 128 }, { 3000, 4096 },
+                                            { 5000, 8192 }, { 65537, 131072 }, { 0, 1 } };
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        void *p = memalign(odd[i].asked, 10);
+        CHECK(good_block(p, 10, odd[i].got));
+        free(p);
+        p = aligned_alloc(odd[i].asked, 10);
+        CHECK(good_block(p, 10, odd[i].got));
+        free(p);
+    }
+    errno = 0;
+    CHECK(memalign(SIZE_MAX / 2 + 2, 1) == NULL && errno == EINVAL);
+    /* Many aligned blocks in a row, freed LIFO and FIFO. */
+    void *many[200];
+    for (int i = 0; i < 200; i++) {
+        many[i] = memalign((size_t)32 << (i % 6), 1 + i * 13);
+        CHECK(good_block(many[i], 1 + i * 13, (size_t)32 << (i % 6)));
+    }
+    for (int i = 0; i < 100; i++)
+        free(many[i]);
+    for (int i = 199; i >= 100; i--)
+        free(many[i]);
+}
+
+GROUP(valloc_pvalloc)
+{
+    void *v = valloc(1);
+    CHECK(good_block(v, 1, page));
+    void *w = valloc(3 * page + 1);
+    CHECK(good_block(w, 3 * page + 1, page));
+    void *p = pvalloc(1);
+    CHECK(good_block(p, page, page));
+    void *q = pvalloc(page + 1);
+    CHECK(good_block(q, 2 * page, page));
+    void *z = pvalloc(0);
+    CHECK(good_block(z, 0, page));
+    free(v);
+    free(w);
+    free(p);
+    free(q);
+    free(z);
+}
+
+GROUP(usable_size)
+{
+    CHECK(malloc_usable_size(NULL) == 0);
+    for (size_t n = 0; n < 3000; n += 7) {
+        void *p = malloc(n);
+        CHECK(good_block(p, n, align_of_build));
+        free(p);
+    }
+    void *h = malloc(5 << 20);
+    CHECK(good_block(h, 5 << 20, align_of_build));
+    free(h);
+}
+
+GROUP(free_variants)
+{
+    free(NULL);
+    p_cfree(NULL);
+    p_free_sized(NULL, 0);
+    p_free_aligned_sized(NULL, 64, 0);
+    void *a = malloc(10), *b = malloc(100), *c = aligned_alloc(256, 256), *d = malloc(1 << 20);
+    CHECK(a && b && c && d);
+    errno = 4321;
+    p_cfree(a);
+    p_free_sized(b, 100);
+    p_free_aligned_sized(c, 256, 256);
+    free(d);
+    free(NULL);
+    CHECK(errno == 4321);
+}
+
+/* free keeps errno, whatever it frees: small, huge, chunks given back. */
+GROUP(free_keeps_errno)
+{
+    enum { N = 20000 };
+    static void *blocks[N];
+    for (int i = 0; i < N; i++)
+        blocks[i] = malloc((size_t)(i % 100) * 40 + (i % 1000 == 0 ? 400000 : 0));
+    errno = 9999;
+    for (int i = 0; i < N; i += 2)
+        free(blocks[i]);
+    for (int i = N - 1; i > 0; i -= 2)
+        free(blocks[i]);
+    CHECK(errno == 9999);
+    malloc_trim(0);
+    errno = 8888;
+    free(malloc(3 << 20));
+    CHECK(errno == 8888);
+}
+
+/* The stack: LIFO frees give the memory back at once, and a freed block
+ * right behind the top goes with it (backward coalescing). */
+GROUP(stack_discipline)
+{
+    /* Three blocks in one chunk (retry if the first try crossed into a new one). */
+    char *a, *b, *c;
+    for (int tries = 0;; tries++) {
+        a = malloc(100), b = malloc(200), c = malloc(300);
+        if (((uintptr_t)a ^ (uintptr_t)c) < (1u << 16) || tries == 3)
+            break;
+    }
+    CHECK(a < b && b < c);
+    free(c);
+    free(b);
+    free(a);
+    char *a2 = malloc(100);
+    CHECK(a2 == a);
+    char *b2 = malloc(200), *c2 = malloc(300);
+    free(b2); /* below the top: only marked */
+    char *d = malloc(50);
+    CHECK(d > c2);
+    free(d);
+    free(c2); /* pops c2 and b2 behind it */
+    char *e = malloc(200);
+    CHECK(e == b2);
+    free(e);
+    free(a2);
+}
+
+GROUP(mallinfo_and_mallopt)
+{
+    free(malloc(1));
+    struct mallinfo2 before = mallinfo2();
+    void *p[100];
+    for (int i = 0; i < 100; i++)
+        p[i] = malloc(1000);
+    struct mallinfo2 during = mallinfo2();
+    CHECK(during.uordblks >= before.uordblks + 100000);
+    CHECK(during.arena >= during.uordblks);
+    for (int i = 99; i >= 0; i--)
+        free(p[i]);
+    CHECK(mallinfo2().uordblks == before.uordblks);
+    struct mallinfo old = mallinfo();
+    CHECK((size_t)old.uordblks == before.uordblks);
+    void *big = malloc(4 << 20);
+    CHECK(mallinfo2().hblks == before.hblks + 1 && mallinfo2().hblkhd >= (4 << 20));
+    free(big);
+    CHECK(mallinfo2().hblks == before.hblks);
+    /* A lower mmap threshold sends smaller requests to their own mappings. */
+    CHECK(mallopt(M_MMAP_THRESHOLD, 64 * 1024) == 1);
+    void *mid = malloc(100 * 1024);
+    CHECK(mallinfo2().hblks == before.hblks + 1);
+    free(mid);
+    CHECK(mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1);
+    CHECK(mallopt(12345, 1) == 0);
+    CHECK(mallopt(M_TRIM_THRESHOLD, 1 << 20) == 1);
+}
+
+GROUP(trim_and_stats)
+{
+    enum { N = 5000 };
+    static void *p[N];
+    for (int i = 0; i < N; i++)
+        p[i] = malloc(1000);
+    for (int i = 0; i < N; i++)
+        free(p[i]);
+    int r = malloc_trim(0);
+    CHECK(r == 0 || r == 1);
+    /* malloc_stats writes glibc's shape to stderr. */
+    char path[] = "/tmp/bimp-stats-XXXXXX";
+    int fd = mkstemp(path);
+    int saved = dup(2);
+    dup2(fd, 2);
+    malloc_stats();
+    dup2(saved, 2);
+    close(saved);
+    char buf[1024] = { 0 };
+    lseek(fd, 0, SEEK_SET);
+    CHECK(read(fd, buf, sizeof buf - 1) > 0);
+    CHECK(strstr(buf, "Arena 0:") && strstr(buf, "in use bytes") && strstr(buf, "max mmap bytes"));
+    close(fd);
+    unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+    variant = argc > 1 ? argv[1] : "default";
+    align_of_build = getenv("BIMP_TEST_ALIGN") ? strtoul(getenv("BIMP_TEST_ALIGN"), 0, 10) : 16;
+    set_errno_build = getenv("BIMP_TEST_SET_ERRNO") && strcmp(getenv("BIMP_TEST_SET_ERRNO"), "1") == 0;
+    page = (size_t)sysconf(_SC_PAGESIZE);
+    p_reallocf = (void *(*)(void *, size_t))dlsym(RTLD_DEFAULT, "reallocf");
+    p_cfree = (void (*)(void *))dlsym(RTLD_DEFAULT, "cfree");
+    p_free_sized = (void (*)(void *, size_t))dlsym(RTLD_DEFAULT, "free_sized");
+    p_free_aligned_sized = (void (*)(void *, size_t, size_t))dlsym(RTLD_DEFAULT, "free_aligned_sized");
+    RUN(loaded);
+    if (!bimp_is_loaded())
+        return 1;
+    RUN(malloc_zero);
+    RUN(sizes_and_alignment);
+    RUN(impossible_sizes);
+    RUN(calloc);
+    RUN(realloc);
+    RUN(reallocarray);
+    RUN(reallocf);
+    RUN(posix_memalign);
+    RUN(memalign);
+    RUN(valloc_pvalloc);
+    RUN(usable_size);
+    RUN(free_variants);
+    RUN(free_keeps_errno);
+    RUN(stack_discipline);
+    RUN(mallinfo_and_mallopt);
+    RUN(trim_and_stats);
+    return total_failures != 0;
+}
