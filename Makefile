@@ -5,7 +5,7 @@ UNAME := $(shell uname -s)
 ifeq ($(UNAME),Darwin)
   PLATFORM := platform_mac.c
   LIB := libbimp.dylib
-  LIBFLAGS := -dynamiclib
+  LIBFLAGS := -dynamiclib -DBIMP_PREFIX
 else
   PLATFORM := platform_linux.c
   LIB := libbimp.so

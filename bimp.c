@@ -29,7 +29,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -233,17 +232,9 @@ typedef int lock_t;
 static inline void lock(lock_t *l) { (void)l; }
 static inline void unlock(lock_t *l) { (void)l; }
 #else
-typedef ATOMIC(int) lock_t;
-static void lock(lock_t *l)
-{
-    while (atomic_exchange_explicit(l, 1, memory_order_acquire))
-        while (load_relaxed(l))
-            os_yield();
-}
-static inline void unlock(lock_t *l)
-{
-    atomic_store_explicit(l, 0, memory_order_release);
-}
+typedef os_lock lock_t;
+static inline void lock(lock_t *l) { os_lock_acquire(l); }
+static inline void unlock(lock_t *l) { os_lock_release(l); }
 #endif
 
 enum heap_state { H_OWNED, H_ORPHAN };
@@ -252,7 +243,6 @@ struct heap {
     chunk *cur;           /* the chunk malloc bumps into; never released */
     chunk *resume;        /* chunks with a large free tail */
     size_t in_use;        /* bytes of blocks in use (strides) */
-    size_t allocs, frees; /* operations by this heap's owners */
     ATOMIC(int) state;    /* enum heap_state */
     lock_t lock;          /* held while working on an orphaned heap */
     heap *next_all;       /* every heap ever made: append-only */
@@ -560,7 +550,6 @@ static inline void *push_live(heap *h, chunk *c, size_t stride)
     block *b = push(c, stride, B_INUSE);
     c->live++;
     h->in_use += stride;
-    h->allocs++;
     if (DEBUG_CHECKS)
         check_chunk(c);
     return payload_of(b);
@@ -619,7 +608,6 @@ static void settle(heap *h, chunk *c)
 static inline void free_local(heap *h, chunk *c, block *b, uint32_t info)
 {
     h->in_use -= stride_of(info);
-    h->frees++;
     c->live--;
     store_relaxed(&b->info, info & ~(uint32_t)(B_INUSE | B_REMOTE));
     bool popped = b == c->top;
@@ -1172,6 +1160,16 @@ static bool trim(void)
 /* ======================================================================== */
 /* Public API                                                               */
 /* ======================================================================== */
+
+/* glibc's struct mallinfo2 and mallinfo, field for field, and its mallopt
+ * parameter numbers: the core includes no libc-specific header. */
+struct mallinfo2 {
+    size_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+};
+struct mallinfo {
+    int arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+};
+enum { M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3 };
 
 EXPORT void *API(malloc)(size_t n)
 {

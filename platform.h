@@ -35,7 +35,14 @@ void *os_heap_grow(void *expected_end, size_t size);
 /* Give back the last `size` bytes if the heap still ends at `expected_end`. */
 int os_heap_shrink(void *expected_end, size_t size);
 
-/* Let another thread run (used by the core's spin lock when contended). */
+/* A lock for the core's rare paths.  Zeroed memory is an unlocked lock. */
+typedef struct {
+    unsigned int word;
+} os_lock;
+void os_lock_acquire(os_lock *l);
+void os_lock_release(os_lock *l);
+
+/* Let another thread run. */
 void os_yield(void);
 
 /* Thread lifetime.  os_thread_init registers `on_exit`, called once at the

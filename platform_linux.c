@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -78,6 +80,26 @@ int os_heap_shrink(void *expected_end, size_t size)
     if (sbrk(0) != expected_end || size > (size_t)INTPTR_MAX)
         return EAGAIN;
     return sbrk(-(intptr_t)size) == (void *)-1 ? errno : 0;
+}
+
+/* A futex lock: 0 free, 1 held, 2 held with waiters. */
+void os_lock_acquire(os_lock *l)
+{
+    unsigned int c = 0;
+    if (__atomic_compare_exchange_n(&l->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return;
+    if (c != 2)
+        c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+    while (c != 0) {
+        syscall(SYS_futex, &l->word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+        c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+    }
+}
+
+void os_lock_release(os_lock *l)
+{
+    if (__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2)
+        syscall(SYS_futex, &l->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 void os_yield(void)

@@ -1,0 +1,182 @@
+/* platform_mac.c - the platform contract (platform.h) on macOS.
+ *
+ * Untested: it cannot be built on the Linux machines this project is
+ * developed on.  Differences from Linux:
+ *  - macOS's sbrk is an emulation over a small fixed region, so "the heap" is
+ *    a large PROT_NONE reservation made once, committed front to back;
+ *  - there is no mremap: os_remap fails and the core copies;
+ *  - locks are os_unfair_lock;
+ *  - the library is built with BIMP_PREFIX (entry points bimp_malloc, ...)
+ *    and dyld is told through __DATA,__interpose to route the program's
+ *    malloc family to them when loaded with DYLD_INSERT_LIBRARIES.
+ */
+#include "platform.h"
+
+#include <crt_externs.h>
+#include <errno.h>
+#include <malloc/malloc.h>
+#include <os/lock.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+size_t os_page_size(void)
+{
+    static size_t page;
+    if (!page)
+        page = (size_t)getpagesize();
+    return page;
+}
+
+void *os_map(size_t size, size_t align)
+{
+    if (size + align < size)
+        return NULL;
+    size_t extra = align > os_page_size() ? align : 0;
+    char *raw = mmap(NULL, size + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    if (!extra)
+        return raw;
+    char *p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+    if (p > raw)
+        munmap(raw, (size_t)(p - raw));
+    if (p + size < raw + size + extra)
+        munmap(p + size, (size_t)(raw + size + extra - (p + size)));
+    return p;
+}
+
+void os_unmap(void *p, size_t size)
+{
+    munmap(p, size);
+}
+
+void *os_remap(void *p, size_t old_size, size_t new_size)
+{
+    (void)p, (void)old_size, (void)new_size;
+    return NULL;
+}
+
+void os_purge(void *p, size_t size)
+{
+    /* Mapping fresh pages over the range guarantees they read back as zero. */
+    mmap(p, size, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANON, -1, 0);
+}
+
+/* The emulated break: a reservation committed from its start. */
+#define HEAP_RESERVE ((size_t)64 << 30)
+static char *heap_start, *heap_end;
+
+void *os_heap_grow(void *expected_end, size_t size)
+{
+    if (!heap_start) {
+        void *r = mmap(NULL, HEAP_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANON, -1, 0);
+        if (r == MAP_FAILED)
+            return NULL;
+        heap_start = heap_end = r;
+    }
+    if (expected_end == NULL)
+        return heap_end;
+    if (expected_end != heap_end || size > (size_t)(heap_start + HEAP_RESERVE - heap_end))
+        return NULL;
+    if (mprotect(heap_end, size, PROT_READ | PROT_WRITE) != 0)
+        return NULL;
+    heap_end += size;
+    return expected_end;
+}
+
+int os_heap_shrink(void *expected_end, size_t size)
+{
+    if (expected_end != heap_end || size > (size_t)(heap_end - heap_start))
+        return EAGAIN;
+    os_purge(heap_end - size, size);
+    if (mprotect(heap_end - size, size, PROT_NONE) != 0)
+        return errno;
+    heap_end -= size;
+    return 0;
+}
+
+void os_lock_acquire(os_lock *l)
+{
+    _Static_assert(sizeof(os_unfair_lock) == sizeof(l->word), "os_unfair_lock is one word");
+    os_unfair_lock_lock((os_unfair_lock *)&l->word);
+}
+
+void os_lock_release(os_lock *l)
+{
+    os_unfair_lock_unlock((os_unfair_lock *)&l->word);
+}
+
+void os_yield(void)
+{
+    sched_yield();
+}
+
+static pthread_key_t exit_key;
+
+int os_thread_init(void (*on_exit)(void *), void (*prepare)(void), void (*parent)(void),
+                   void (*child)(void))
+{
+    int err = pthread_key_create(&exit_key, on_exit);
+    return err ? err : pthread_atfork(prepare, parent, child);
+}
+
+void os_thread_arm(void *arg)
+{
+    pthread_setspecific(exit_key, arg);
+}
+
+const char *os_getenv(const char *name)
+{
+    if (issetugid())
+        return NULL;
+    size_t n = strlen(name);
+    for (char **e = *_NSGetEnviron(); e && *e; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+void os_write_error(const char *msg, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, msg, len);
+        if (n <= 0 && errno != EINTR)
+            return;
+        if (n > 0) {
+            msg += n;
+            len -= (size_t)n;
+        }
+    }
+}
+
+_Noreturn void os_fatal(void)
+{
+    abort();
+}
+
+/* dyld interposing: (replacement, replaced) pairs. */
+#define INTERPOSE(name) \
+    extern __typeof__(name) bimp_##name; \
+    __attribute__((used, section("__DATA,__interpose"))) static const struct { \
+        const void *replacement, *replaced; \
+    } interpose_##name = { (const void *)bimp_##name, (const void *)name }
+
+INTERPOSE(malloc);
+INTERPOSE(calloc);
+INTERPOSE(realloc);
+INTERPOSE(free);
+INTERPOSE(posix_memalign);
+INTERPOSE(aligned_alloc);
+INTERPOSE(valloc);
+INTERPOSE(reallocf);
+
+/* macOS's malloc_size asks the zone that owns a block: Bimp answers instead. */
+extern size_t bimp_malloc_usable_size(void *p);
+__attribute__((used, section("__DATA,__interpose"))) static const struct {
+    const void *replacement, *replaced;
+} interpose_malloc_size = { (const void *)bimp_malloc_usable_size, (const void *)malloc_size };
