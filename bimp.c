@@ -597,7 +597,9 @@ static void settle(heap *h, chunk *c)
     if (c->live == 0) {
         if (c->state == CH_RESUME)
             resume_remove(h, c);
+        int saved = errno; /* free keeps errno; purging may set it */
         release_chunk(c);
+        errno = saved;
     } else if (c->state == CH_FULL && (size_t)(c->end - c->cursor) >= RESUME_MIN) {
         resume_add(h, c);
     }
@@ -1007,13 +1009,10 @@ static inline void release(void *p, const char *function)
     }
     chunk *c = chunk_of(b);
     heap *h = my_heap();
-    if (LIKELY(c->owner == h)) {
-        int saved = errno; /* a chunk release may purge, which may set errno */
+    if (LIKELY(c->owner == h))
         free_local(h, c, b, info);
-        errno = saved;
-    } else {
+    else
         free_remote(c, b, function);
-    }
 }
 
 /* A live block's header, or a fatal error naming `function`. */
