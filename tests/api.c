@@ -413,6 +413,30 @@ GROUP(trim_and_stats)
     unlink(path);
 }
 
+/* Somebody else moving the break between Bimp's growths corrupts nothing:
+ * Bimp notices and takes its chunks from mmap instead. */
+GROUP(foreign_sbrk)
+{
+    enum { N = 96 };
+    static char *keep[N];
+    for (int i = 0; i < N; i++) {
+        if (i % 16 == 0) {
+            char *mine = sbrk(4096);
+            CHECK(mine != (void *)-1);
+            if (mine != (void *)-1)
+                memset(mine, 0x77, 4096);
+        }
+        keep[i] = malloc(100000);
+        CHECK(good_block(keep[i], 100000, align_of_build));
+        if (keep[i])
+            fill(keep[i], 100000, (uintptr_t)i);
+    }
+    for (int i = 0; i < N; i++) {
+        CHECK(intact(keep[i], 100000, (uintptr_t)i));
+        free(keep[i]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     variant = argc > 1 ? argv[1] : "default";
@@ -442,5 +466,6 @@ int main(int argc, char **argv)
     RUN(stack_discipline);
     RUN(mallinfo_and_mallopt);
     RUN(trim_and_stats);
+    RUN(foreign_sbrk);
     return total_failures != 0;
 }
