@@ -4,15 +4,19 @@
  *
  * The idea.  Memory comes in chunks; each chunk is a stack of headered blocks.
  * malloc pushes a block on top of the current chunk's stack (a bump of the
- * cursor).  free of the top block pops it, and pops every already-freed block
- * right behind it too, so code that frees in LIFO order returns all of its
- * memory at once.  A block freed below the top is only marked free until the
- * pop reaches it; a chunk whose last block is freed is reset whole; a chunk
- * whose top has popped far down is resumed as a bump area.  Requests above
- * the huge threshold get their own mapping.
+ * cursor).  free of the top block pops it, and pops the free block right
+ * behind it too, so code that frees in LIFO order returns all of its memory
+ * at once.  A block freed below the top is merged with its free neighbours
+ * and put on a bin: small strides each have a bin of their own, larger ones
+ * share a bin per quarter of a doubling.  malloc takes an exact-size block
+ * from its bin first, then bumps, then splits a larger binned block, and
+ * only then takes another chunk.  A chunk whose last block is freed goes back
+ * to a process-wide pool, where its pages are given back to the OS after a
+ * short delay; a chunk whose top has popped far down is resumed as a bump
+ * area.  Requests above the huge threshold get their own mapping.
  *
- * Threads.  Each thread owns a heap: a current chunk and a list of chunks to
- * resume.  The owner's malloc and free take no lock and no atomic.  A block
+ * Threads.  Each thread owns a heap: a current chunk, bins, and a list of
+ * chunks to resume.  The owner's malloc and free take no lock and no atomic.  A block
  * freed by another thread is marked (one atomic OR on its header) and pushed
  * onto its owner's inbox, which the owner drains when it next needs a chunk.
  * An exiting thread orphans its heap; the next new thread adopts it.  Frees
@@ -113,7 +117,7 @@
  *
  *   chunk                                                         chunk + CHUNK
  *   |                                                                        |
- *   [chunk hdr][h|payload...][h|payload..........][h|payload][  free tail   ]
+ *   [chunk hdr][h|payload...][h|  free, binned   ][h|payload][  free tail   ]
  *              ^first        ^                    ^top       ^cursor        end
  *               <- prev ---- |  <----- prev ----- |
  *               ---- stride ->---------- stride -->
@@ -122,19 +126,24 @@
  * previous block's header in granules (0 for the first block), and `info`,
  * the block's stride (header plus payload) in granules above 4 flag bits.
  * Payloads are aligned to GRANULE; strides are multiples of GRANULE and at
- * least MIN_STRIDE, so that a free block can hold two links.
+ * least MIN_STRIDE, so that a free block's payload holds its two bin links.
  *
- * Invariants (check_chunk asserts them all):
+ * Invariants (check_chunk asserts 1-4 after every operation, check_heap all):
  *  1. Walking from `first` by strides lands exactly on `cursor`; every
  *     block's prev equals the stride of the block before it.
  *  2. `top` is the last block and is in use, or the chunk is empty and
  *     top == cursor == first.
- *  3. No block is in use and binned at once (nothing is binned yet).
+ *  3. Every block below the cursor is either in use or free; a free block is
+ *     binned, on exactly one bin, the one of its stride's class; no two free
+ *     blocks are neighbours (they are merged when freed).  Hence a pop takes
+ *     at most the one free block right behind the top.
  *  4. `live` equals the number of blocks in use; an empty chunk is either
  *     its heap's current chunk or back in the pool.
  *  5. Only the owner writes headers, except the atomic REMOTE mark set by the
  *     thread that frees a block it does not own; each marked block is applied
  *     by the owner exactly once.
+ *  6. Memory at or above max(cursor, hwm) has not been written since the
+ *     chunk was fresh or purged: it reads as zero (so calloc skips memset).
  *
  * A huge block is a mapping of its own: [map length][pad][h|payload...], with
  * h.prev the byte offset of h from the mapping's start and HUGE in info.
@@ -147,7 +156,7 @@
 
 enum {
     B_INUSE = 1,  /* handed out to the program */
-    B_BINNED = 2, /* free and on a reuse bin (reserved for reuse below the top) */
+    B_BINNED = 2, /* free and on the bin of its class */
     B_REMOTE = 4, /* freed by another thread, waiting in the owner's inbox */
     B_HUGE = 8,   /* a mapping of its own */
     FLAG_BITS = 4,
@@ -160,6 +169,13 @@ typedef struct block {
 
 _Static_assert(sizeof(block) == HEADER, "block header must be 8 bytes");
 
+/* A free block's payload: its bin's links. */
+typedef struct {
+    block *next, *prev;
+} links;
+
+_Static_assert(MIN_STRIDE - HEADER >= sizeof(links), "a free block must hold its links");
+
 enum chunk_state { CH_CURRENT, CH_RESUME, CH_FULL, CH_FREE };
 
 typedef struct heap heap;
@@ -170,9 +186,12 @@ typedef struct chunk {
     block *top;       /* the top block, or == cursor when empty */
     char *end;        /* chunk + CHUNK */
     uint32_t live;    /* blocks in use */
-    uint8_t state;    /* enum chunk_state */
+    uint8_t state;    /* enum chunk_state; CH_FREE only under the global lock */
     bool purged;      /* in the pool with its pages given back */
-    struct chunk *next, *prev; /* resume list of its heap, or the pool */
+    char *hwm;        /* invariant 6 */
+    struct chunk *next, *prev;         /* resume list of its heap, or the pool */
+    struct chunk *next_own, *prev_own; /* all chunks of its heap */
+    uint64_t released_ms;              /* when it entered the pool */
 } chunk;
 
 /* The first block's header sits so that its payload is GRANULE-aligned. */
@@ -180,6 +199,22 @@ typedef struct chunk {
 
 /* A chunk whose free tail is at least this large is worth resuming. */
 #define RESUME_MIN (CHUNK / 4)
+
+/* Bins.  Strides up to SMALL_MAX have one bin each (exact fit); above, four
+ * bins share each doubling, up to the largest stride a chunk holds. */
+#define SMALL_MAX ((size_t)1024)
+#define SMALL_BINS (SMALL_MAX / GRANULE + 1)
+#define MEDIUM_BINS ((BIMP_CHUNK_SHIFT - 10 + 1) * 4)
+#define NBINS (SMALL_BINS + MEDIUM_BINS)
+#define BITMAP_WORDS ((NBINS + 63) / 64)
+
+static inline unsigned bin_of(size_t stride)
+{
+    if (stride <= SMALL_MAX)
+        return (unsigned)(stride / GRANULE);
+    unsigned log = 63 - (unsigned)__builtin_clzll(stride);
+    return (unsigned)(SMALL_BINS + (log - 10) * 4 + ((stride >> (log - 2)) & 3));
+}
 
 static inline size_t stride_of(uint32_t info)
 {
@@ -194,6 +229,11 @@ static inline block *header_of(void *p)
 static inline void *payload_of(block *b)
 {
     return (char *)b + HEADER;
+}
+
+static inline links *links_of(block *b)
+{
+    return (links *)payload_of(b);
 }
 
 static inline chunk *chunk_of(block *b)
@@ -211,7 +251,17 @@ static inline bool chunk_empty(chunk *c)
     return (char *)c->top == c->cursor;
 }
 
-/* The stride that holds n bytes of payload; n must be small. */
+static inline block *before(block *b)
+{
+    return (block *)((char *)b - b->prev * GRANULE);
+}
+
+static inline block *after(block *b, size_t stride)
+{
+    return (block *)((char *)b + stride);
+}
+
+/* The stride that holds n bytes of payload; n must be below PTRDIFF_MAX. */
 static inline size_t stride_for(size_t n)
 {
     size_t s = (n + HEADER + GRANULE - 1) & ~(GRANULE - 1);
@@ -241,8 +291,12 @@ enum heap_state { H_OWNED, H_ORPHAN };
 
 struct heap {
     chunk *cur;           /* the chunk malloc bumps into; never released */
+    block *bins[NBINS];   /* free blocks below the tops of this heap's chunks */
+    uint64_t nonempty[BITMAP_WORDS]; /* bit i: bins[i] is not empty */
     chunk *resume;        /* chunks with a large free tail */
+    chunk *chunks;        /* every chunk this heap owns */
     size_t in_use;        /* bytes of blocks in use (strides) */
+    size_t binned;        /* bytes of binned blocks */
     ATOMIC(int) state;    /* enum heap_state */
     lock_t lock;          /* held while working on an orphaned heap */
     heap *next_all;       /* every heap ever made: append-only */
@@ -285,9 +339,11 @@ static struct {
     bool brk_failed;           /* the break could not grow, or somebody else moved it */
     char *carve, *carve_end;   /* segment space not yet cut into chunks */
     size_t segment_bytes;      /* taken from the OS for chunks */
-    /* Free chunks: `hot` ones keep their pages, `cold` ones were purged. */
-    chunk *hot, *cold;
-    size_t hot_count, cold_count;
+    /* Free chunks, in address order so the lowest are reused first and the
+     * break can shrink; `hot` ones still have their pages. */
+    chunk *pool, *pool_last;
+    size_t pool_count, hot_count;
+    uint64_t maintained_ms;
     /* Heaps. */
     ATOMIC(heap *) all_heaps;
     heap *orphans;
@@ -354,24 +410,39 @@ static COLD _Noreturn void fatal(const char *what, const void *p, const char *fu
             fatal("invariant broken: " what, p, __func__); \
     } while (0)
 
-/* Invariants 1-4 of one chunk; the caller owns it. */
-static void check_chunk(chunk *c)
+/* Invariants 1-4 and 6 of one chunk, as far as the chunk alone shows them;
+ * the caller owns it.  Returns the bytes of its binned blocks. */
+static size_t check_chunk(chunk *c)
 {
     if (c == &empty_chunk)
-        return;
-    REQUIRE(c->end == (char *)c + CHUNK, "chunk end", c);
+        return 0;
+    heap *h = c->owner;
+    REQUIRE(c->end == (char *)c + CHUNK && c->state != CH_FREE, "chunk header", c);
     char *at = first_of(c), *prev = NULL;
     uint32_t live = 0;
+    bool prev_free = false;
+    size_t binned = 0;
     while (at < c->cursor) {
         block *b = (block *)at;
         uint32_t info = load_relaxed(&b->info);
         size_t stride = stride_of(info);
+        bool free = !(info & B_INUSE);
         REQUIRE(stride >= MIN_STRIDE && stride % GRANULE == 0, "block stride", b);
         REQUIRE(((uintptr_t)payload_of(b) & (GRANULE - 1)) == 0, "payload alignment", b);
         REQUIRE(prev ? b->prev * GRANULE == (size_t)(at - prev) : b->prev == 0, "back distance", b);
         REQUIRE(!(info & B_HUGE), "huge flag inside a chunk", b);
-        REQUIRE(!((info & B_INUSE) && (info & B_BINNED)), "block in use and binned", b);
-        live += (info & B_INUSE) != 0;
+        REQUIRE(free == !!(info & B_BINNED), "free exactly when binned", b);
+        REQUIRE(!(free && prev_free), "two free neighbours", b);
+        if (free) {
+            links *l = links_of(b);
+            REQUIRE(l->prev ? links_of(l->prev)->next == b && bin_of(stride_of(l->prev->info)) == bin_of(stride)
+                            : h->bins[bin_of(stride)] == b,
+                    "binned block on the bin of its class", b);
+            REQUIRE(!l->next || links_of(l->next)->prev == b, "bin links", b);
+            binned += stride;
+        }
+        live += !free;
+        prev_free = free;
         prev = at;
         at += stride;
     }
@@ -381,19 +452,39 @@ static void check_chunk(chunk *c)
     else
         REQUIRE(chunk_empty(c) && c->cursor == first_of(c), "empty chunk reset", c);
     REQUIRE(live == c->live, "live count", c);
+    REQUIRE(c->hwm >= first_of(c) && c->hwm <= c->end, "high-water mark", c);
+    return binned;
 }
 
-/* A heap's chunk lists; the caller owns the heap. */
+/* Every structure of a heap; the caller owns it. */
 static void check_heap(heap *h)
 {
-    check_chunk(h->cur);
     REQUIRE(h->cur == &empty_chunk || (h->cur->owner == h && h->cur->state == CH_CURRENT),
             "current chunk", h->cur);
+    size_t binned = 0;
+    for (chunk *c = h->chunks; c; c = c->next_own) {
+        REQUIRE(c->owner == h && (!c->next_own || c->next_own->prev_own == c), "chunk list", c);
+        REQUIRE(c->state != CH_CURRENT || c == h->cur, "one current chunk", c);
+        binned += check_chunk(c);
+    }
     for (chunk *c = h->resume; c; c = c->next) {
         REQUIRE(c->owner == h && c->state == CH_RESUME && c->live > 0, "resume list", c);
         REQUIRE(!c->next || c->next->prev == c, "resume links", c);
-        check_chunk(c);
     }
+    size_t on_bins = 0;
+    for (unsigned i = 0; i < NBINS; i++) {
+        bool bit = (h->nonempty[i / 64] >> (i % 64)) & 1;
+        REQUIRE(bit == (h->bins[i] != NULL), "bin bitmap", h->bins[i]);
+        for (block *b = h->bins[i]; b; b = links_of(b)->next) {
+            uint32_t info = load_relaxed(&b->info);
+            REQUIRE(info & B_BINNED && !(info & B_INUSE) && bin_of(stride_of(info)) == i,
+                    "binned block's class", b);
+            REQUIRE(chunk_of(b)->owner == h, "binned block's heap", b);
+            on_bins += stride_of(info);
+            REQUIRE(on_bins <= binned, "a block on two bins", b);
+        }
+    }
+    REQUIRE(on_bins == binned && binned == h->binned, "binned bytes", h);
 }
 
 /* ======================================================================== */
@@ -401,12 +492,18 @@ static void check_heap(heap *h)
 /* ======================================================================== */
 
 /* Requests above this many bytes get a mapping of their own (mallopt
- * M_MMAP_THRESHOLD); at most half a chunk, so a chunk holds two. */
+ * M_MMAP_THRESHOLD); at most half a chunk, so a chunk holds two, and never
+ * below SMALL_MAX. */
 #define HUGE_THRESHOLD_MAX (CHUNK / 2)
 static size_t huge_threshold = HUGE_THRESHOLD_MAX;
 
-/* Free chunks kept with their pages before purging (mallopt M_TRIM_THRESHOLD). */
+/* Free chunks kept with their pages at most (mallopt M_TRIM_THRESHOLD), and
+ * for how long before their pages go back to the OS. */
 static size_t pool_hot_max = 8;
+static uint64_t purge_delay_ms = 10;
+
+/* Break space kept beyond the last chunk in use before the break shrinks. */
+#define BREAK_SLACK (4 * CHUNK)
 
 /* ======================================================================== */
 /* Core: memory from the OS                                                 */
@@ -448,34 +545,108 @@ static bool grow_segments(void)
     return true;
 }
 
-static chunk *pool_pop(chunk **list, size_t *count)
+static void pool_insert(chunk *c)
 {
-    chunk *c = *list;
-    if (c) {
-        *list = c->next;
-        (*count)--;
+    chunk *at = g.pool_last;
+    while (at && at > c)
+        at = at->prev;
+    c->prev = at;
+    c->next = at ? at->next : g.pool;
+    if (c->next)
+        c->next->prev = c;
+    else
+        g.pool_last = c;
+    if (at)
+        at->next = c;
+    else
+        g.pool = c;
+    g.pool_count++;
+    g.hot_count += !c->purged;
+}
+
+static void pool_remove(chunk *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        g.pool = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        g.pool_last = c->prev;
+    g.pool_count--;
+    g.hot_count -= !c->purged;
+}
+
+/* Give a pooled chunk's pages back, all but the one its header is on. */
+static void purge_chunk(chunk *c)
+{
+    size_t page = os_page_size();
+    os_purge((char *)c + page, CHUNK - page);
+    c->purged = true;
+    c->hwm = (char *)c + page;
+    g.hot_count--;
+}
+
+/* Shrink the break over the free chunks at its end, keeping `slack` bytes. */
+static void shrink_break(size_t slack)
+{
+    if (g.brk_failed || !g.brk_end || g.carve_end != g.brk_end)
+        return;
+    while (g.pool_last && (char *)g.pool_last + CHUNK == g.carve && g.pool_last->purged) {
+        chunk *c = g.pool_last;
+        pool_remove(c);
+        g.carve = (char *)c;
     }
-    return c;
+    size_t excess = (size_t)(g.brk_end - g.carve);
+    if (excess > slack) {
+        size_t cut = align_up(excess - slack, CHUNK) > excess ? excess : align_up(excess - slack, CHUNK);
+        if (os_heap_shrink(g.brk_end, cut) == 0) {
+            g.brk_end -= cut;
+            g.carve_end = g.brk_end;
+            g.segment_bytes -= cut;
+        }
+    }
 }
 
-static void pool_push(chunk **list, size_t *count, chunk *c)
+/* Purge the pool's chunks that have waited long enough, and any beyond the
+ * number kept hot; then let the break shrink.  Runs at most once a
+ * millisecond, or always when `now` is 0. */
+static void maintain_pool(uint64_t now)
 {
-    c->next = *list;
-    *list = c;
-    (*count)++;
+    if (now && now == g.maintained_ms)
+        return;
+    g.maintained_ms = now;
+    size_t keep = pool_hot_max;
+    for (chunk *c = g.pool_last; c && g.hot_count; c = c->prev) {
+        if (c->purged)
+            continue;
+        if (now == 0 || now >= c->released_ms + purge_delay_ms || g.hot_count > keep)
+            purge_chunk(c);
+    }
+    shrink_break(now == 0 ? 0 : BREAK_SLACK);
 }
 
-/* A free chunk for heap h, reset and owned by h; NULL when memory is out. */
+/* A free chunk for heap h, reset and owned by h; NULL when memory is out.
+ * The lowest hot chunk of the pool first, then the lowest purged one. */
 static chunk *take_chunk(heap *h)
 {
     lock(&g.lock);
-    chunk *c = pool_pop(&g.hot, &g.hot_count);
-    if (!c)
-        c = pool_pop(&g.cold, &g.cold_count);
-    if (!c && (g.carve + CHUNK <= g.carve_end || grow_segments())) {
+    maintain_pool(os_now_ms());
+    chunk *c = g.pool;
+    while (c && c->purged && c->next)
+        c = c->next;
+    if (c && c->purged)
+        c = g.pool;
+    if (c) {
+        pool_remove(c);
+    } else if (g.carve + CHUNK <= g.carve_end || grow_segments()) {
         c = (chunk *)g.carve;
         g.carve += CHUNK;
+        c->hwm = first_of(c);
     }
+    if (c)
+        c->state = CH_FULL;
     unlock(&g.lock);
     if (!c)
         return NULL;
@@ -486,23 +657,30 @@ static chunk *take_chunk(heap *h)
     c->live = 0;
     c->purged = false;
     c->next = c->prev = NULL;
+    c->prev_own = NULL;
+    c->next_own = h->chunks;
+    if (c->next_own)
+        c->next_own->prev_own = c;
+    h->chunks = c;
     return c;
 }
 
-/* Return an empty chunk to the pool; its pages go back to the OS once the
- * pool holds enough hot chunks. */
-static void release_chunk(chunk *c)
+/* Return an empty chunk of heap h to the pool. */
+static void release_chunk(heap *h, chunk *c)
 {
-    c->state = CH_FREE;
+    if (c->prev_own)
+        c->prev_own->next_own = c->next_own;
+    else
+        h->chunks = c->next_own;
+    if (c->next_own)
+        c->next_own->prev_own = c->prev_own;
     c->owner = NULL;
+    uint64_t now = os_now_ms();
     lock(&g.lock);
-    if (g.hot_count < pool_hot_max) {
-        pool_push(&g.hot, &g.hot_count, c);
-    } else {
-        os_purge(c, CHUNK);
-        c->purged = true;
-        pool_push(&g.cold, &g.cold_count, c);
-    }
+    c->state = CH_FREE;
+    c->released_ms = now;
+    pool_insert(c);
+    maintain_pool(now);
     unlock(&g.lock);
 }
 
@@ -512,7 +690,7 @@ static heap *new_heap(void)
     size_t size = align_up(sizeof(heap), 64);
     lock(&g.lock);
     if (g.meta + size > g.meta_end) {
-        size_t span = 64 * 1024;
+        size_t span = align_up(size * 16, os_page_size());
         g.meta = os_map(span, os_page_size());
         g.meta_end = g.meta ? g.meta + span : NULL;
     }
@@ -523,6 +701,116 @@ static heap *new_heap(void)
     }
     unlock(&g.lock);
     return h;
+}
+
+/* ======================================================================== */
+/* Core: bins                                                               */
+/* ======================================================================== */
+
+static void bin_block(heap *h, block *b, size_t stride)
+{
+    unsigned i = bin_of(stride);
+    store_relaxed(&b->info, info_make(stride, B_BINNED));
+    links *l = links_of(b);
+    l->prev = NULL;
+    l->next = h->bins[i];
+    if (l->next)
+        links_of(l->next)->prev = b;
+    h->bins[i] = b;
+    h->nonempty[i / 64] |= (uint64_t)1 << (i % 64);
+    h->binned += stride;
+}
+
+static void unbin(heap *h, block *b)
+{
+    size_t stride = stride_of(load_relaxed(&b->info));
+    links *l = links_of(b);
+    if (l->prev) {
+        links_of(l->prev)->next = l->next;
+    } else {
+        unsigned i = bin_of(stride);
+        h->bins[i] = l->next;
+        if (!l->next)
+            h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
+    }
+    if (l->next)
+        links_of(l->next)->prev = l->prev;
+    h->binned -= stride;
+}
+
+/* The first non-empty bin at or above i, or NBINS. */
+static unsigned next_bin(heap *h, unsigned i)
+{
+    for (unsigned w = i / 64; w < BITMAP_WORDS; w++) {
+        uint64_t bits = h->nonempty[w];
+        if (w == i / 64)
+            bits &= ~(uint64_t)0 << (i % 64);
+        if (bits)
+            return w * 64 + (unsigned)__builtin_ctzll(bits);
+    }
+    return NBINS;
+}
+
+/* Hand out free block b (unbinned, `have` bytes) for `stride` bytes: the
+ * rest, if it can be a block, is split off and binned. */
+static void *carve(heap *h, block *b, size_t have, size_t stride)
+{
+    block *next = after(b, have); /* in use: free blocks have no free neighbours */
+    if (have - stride >= MIN_STRIDE) {
+        block *rest = after(b, stride);
+        rest->prev = (uint32_t)(stride / GRANULE);
+        next->prev = (uint32_t)((have - stride) / GRANULE);
+        bin_block(h, rest, have - stride);
+    } else {
+        stride = have;
+    }
+    store_relaxed(&b->info, info_make(stride, B_INUSE));
+    chunk_of(b)->live++;
+    h->in_use += stride;
+    return payload_of(b);
+}
+
+/* A binned block of h with room for `stride`, split to size; NULL if none. */
+static void *take_binned(heap *h, size_t stride)
+{
+    unsigned i = bin_of(stride);
+    if (stride > SMALL_MAX) { /* the class's own bin may hold smaller blocks */
+        int tries = 0;
+        for (block *b = h->bins[i]; b && tries < 8; b = links_of(b)->next, tries++) {
+            size_t have = stride_of(load_relaxed(&b->info));
+            if (have >= stride) {
+                unbin(h, b);
+                return carve(h, b, have, stride);
+            }
+        }
+        i++;
+    }
+    i = next_bin(h, i);
+    if (i == NBINS)
+        return NULL;
+    block *b = h->bins[i];
+    unbin(h, b);
+    return carve(h, b, stride_of(load_relaxed(&b->info)), stride);
+}
+
+/* The fast path's exact fit: the head of a small bin. */
+static inline void *take_exact(heap *h, block *b, size_t stride)
+{
+    unsigned i = (unsigned)(stride / GRANULE);
+    block *next = links_of(b)->next;
+    h->bins[i] = next;
+    if (next)
+        links_of(next)->prev = NULL;
+    else
+        h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
+    h->binned -= stride;
+    store_relaxed(&b->info, info_make(stride, B_INUSE));
+    chunk *c = chunk_of(b);
+    c->live++;
+    h->in_use += stride;
+    if (DEBUG_CHECKS)
+        check_chunk(c);
+    return payload_of(b);
 }
 
 /* ======================================================================== */
@@ -555,18 +843,55 @@ static inline void *push_live(heap *h, chunk *c, size_t stride)
     return payload_of(b);
 }
 
-/* The top block b was just freed: pop it and every free block behind it. */
-static void pop_top(chunk *c, block *b)
+/* The cursor moves down to `to`: remember how high it was (invariant 6). */
+static inline void lower_cursor(chunk *c, char *to)
 {
-    for (;;) {
-        c->cursor = (char *)b;
-        if (b->prev == 0)
-            break; /* b was the first block: the chunk is empty */
-        b = (block *)((char *)b - b->prev * GRANULE);
-        if (load_relaxed(&b->info) & B_INUSE)
-            break;
+    if (c->cursor > c->hwm)
+        c->hwm = c->cursor;
+    c->cursor = to;
+}
+
+/* The top block b was just freed: pop it, and the free block behind it. */
+static void pop_top(heap *h, chunk *c, block *b)
+{
+    lower_cursor(c, (char *)b);
+    c->top = b; /* empty, unless a block is behind */
+    if (b->prev == 0)
+        return;
+    block *p = before(b);
+    if (!(load_relaxed(&p->info) & B_INUSE)) {
+        unbin(h, p);
+        c->cursor = (char *)p;
+        c->top = p;
+        if (p->prev == 0)
+            return;
+        p = before(p);
     }
-    c->top = b;
+    c->top = p;
+}
+
+/* Block b (`stride` bytes) below the top was just freed: merge it with its
+ * free neighbours and bin the result. */
+static void free_below(heap *h, block *b, size_t stride)
+{
+    if (b->prev) {
+        block *p = before(b);
+        uint32_t info = load_relaxed(&p->info);
+        if (!(info & B_INUSE)) {
+            unbin(h, p);
+            stride += stride_of(info);
+            b = p;
+        }
+    }
+    block *next = after(b, stride);
+    uint32_t info = load_relaxed(&next->info);
+    if (!(info & B_INUSE)) {
+        unbin(h, next);
+        stride += stride_of(info);
+        next = after(b, stride);
+    }
+    next->prev = (uint32_t)(stride / GRANULE);
+    bin_block(h, b, stride);
 }
 
 static void resume_add(heap *h, chunk *c)
@@ -598,7 +923,7 @@ static void settle(heap *h, chunk *c)
         if (c->state == CH_RESUME)
             resume_remove(h, c);
         int saved = errno; /* free keeps errno; purging may set it */
-        release_chunk(c);
+        release_chunk(h, c);
         errno = saved;
     } else if (c->state == CH_FULL && (size_t)(c->end - c->cursor) >= RESUME_MIN) {
         resume_add(h, c);
@@ -609,16 +934,22 @@ static void settle(heap *h, chunk *c)
  * the lock of the orphaned h). */
 static inline void free_local(heap *h, chunk *c, block *b, uint32_t info)
 {
-    h->in_use -= stride_of(info);
+    size_t stride = stride_of(info);
+    h->in_use -= stride;
     c->live--;
-    store_relaxed(&b->info, info & ~(uint32_t)(B_INUSE | B_REMOTE));
-    bool popped = b == c->top;
-    if (popped)
-        pop_top(c, b);
+    if (b != c->top) {
+        free_below(h, b, stride);
+    } else {
+        pop_top(h, c, b);
+        if (UNLIKELY(c != h->cur)) {
+            if (DEBUG_CHECKS)
+                check_chunk(c);
+            settle(h, c);
+            return;
+        }
+    }
     if (DEBUG_CHECKS)
         check_chunk(c);
-    if (UNLIKELY(popped && c != h->cur))
-        settle(h, c);
 }
 
 /* Apply every remote free waiting in h's inbox. */
@@ -652,7 +983,7 @@ static chunk *switch_chunk(heap *h, size_t need)
     chunk *old = h->cur;
     if (old != &empty_chunk) {
         if (old->live == 0)
-            release_chunk(old);
+            release_chunk(h, old);
         else if ((size_t)(old->end - old->cursor) >= RESUME_MIN)
             resume_add(h, old);
         else
@@ -665,7 +996,7 @@ static chunk *switch_chunk(heap *h, size_t need)
     return c;
 }
 
-/* A chunk of h that has `need` bytes free at its top: the current one, after
+/* Room for `need` bytes at the top of a chunk of h: the current one, after
  * applying remote frees, or another. */
 static chunk *room_for(heap *h, size_t need)
 {
@@ -677,8 +1008,25 @@ static chunk *room_for(heap *h, size_t need)
     return switch_chunk(h, need);
 }
 
+/* A block of `stride` bytes from h: a binned one, else bumped. */
+static void *alloc_in(heap *h, size_t stride)
+{
+    void *p = take_binned(h, stride);
+    if (p)
+        return p;
+    if (fits(h->cur, stride))
+        return push_live(h, h->cur, stride);
+    if (load_relaxed(&h->inbox)) {
+        drain(h);
+        if ((p = take_binned(h, stride)))
+            return p;
+    }
+    chunk *c = room_for(h, stride);
+    return c ? push_live(h, c, stride) : NULL;
+}
+
 /* Place a block of `stride` bytes whose payload is aligned to `align`
- * (> GRANULE): a free pad block in front makes up the difference. */
+ * (> GRANULE): a binned pad block in front makes up the difference. */
 static void *push_aligned(heap *h, size_t stride, size_t align)
 {
     size_t worst = align + MIN_STRIDE + stride;
@@ -689,8 +1037,10 @@ static void *push_aligned(heap *h, size_t stride, size_t align)
     size_t gap = align_up(at, align) - at;
     while (gap != 0 && gap < MIN_STRIDE)
         gap += align;
-    if (gap)
-        push(c, gap, 0);
+    if (gap) {
+        block *pad = push(c, gap, 0);
+        bin_block(h, pad, gap); /* its neighbours: the old top, in use, and ours */
+    }
     return push_live(h, c, stride);
 }
 
@@ -808,7 +1158,7 @@ static void on_thread_exit(void *arg)
     heap *h = arg;
     drain(h);
     if (h->cur != &empty_chunk && h->cur->live == 0) {
-        release_chunk(h->cur);
+        release_chunk(h, h->cur);
         h->cur = &empty_chunk;
     }
     set_my_heap(&exited_heap);
@@ -943,6 +1293,7 @@ static NOINLINE void free_remote(chunk *c, block *b, const char *function)
 }
 
 /* ======================================================================== */
+/* ======================================================================== */
 /* Core: allocation and release                                             */
 /* ======================================================================== */
 
@@ -954,7 +1305,8 @@ static void *alloc_slow(size_t n, size_t align)
         return NULL;
     }
     bool aligned = align > GRANULE;
-    if (n > huge_threshold || (aligned && (align > CHUNK / 8 || n + align > huge_threshold)))
+    if ((n > huge_threshold && n > SMALL_MAX) ||
+        (aligned && (align > CHUNK / 8 || n + align > huge_threshold)))
         return huge_alloc(n, align);
     size_t stride = stride_for(n);
     heap *h = usable_heap();
@@ -964,13 +1316,9 @@ static void *alloc_slow(size_t n, size_t align)
         lock(&h->lock);
         drain(h);
     }
-    void *p;
-    if (aligned) {
-        p = push_aligned(h, stride, align);
-    } else {
-        chunk *c = room_for(h, stride);
-        p = c ? push_live(h, c, stride) : NULL;
-    }
+    void *p = aligned ? push_aligned(h, stride, align) : alloc_in(h, stride);
+    if (DEBUG_CHECKS && p)
+        check_chunk(chunk_of(header_of(p)));
     if (late)
         unlock(&h->lock);
     if (!p)
@@ -978,13 +1326,19 @@ static void *alloc_slow(size_t n, size_t align)
     return p;
 }
 
+/* malloc: an exact fit from a small bin, else a bump, else the slow path. */
 static inline void *alloc(size_t n)
 {
     heap *h = my_heap();
-    chunk *c = h->cur;
-    size_t stride = stride_for(n);
-    if (LIKELY(n <= huge_threshold && fits(c, stride)))
-        return push_live(h, c, stride);
+    if (LIKELY(n <= SMALL_MAX - HEADER)) {
+        size_t stride = stride_for(n);
+        block *b = h->bins[stride / GRANULE];
+        if (b)
+            return take_exact(h, b, stride);
+        chunk *c = h->cur;
+        if (LIKELY(fits(c, stride)))
+            return push_live(h, c, stride);
+    }
     return alloc_slow(n, 0);
 }
 
@@ -1032,12 +1386,13 @@ static size_t usable_size(block *b)
 }
 
 /* Resize b's block where it stands if that is possible: a top block grows or
- * shrinks with the cursor, others shrink by splitting off a free block. */
+ * shrinks with the cursor; others take in a free next block or split off
+ * their tail. */
 static bool resize_in_place(block *b, size_t n)
 {
     uint32_t info = load_relaxed(&b->info);
     size_t old = stride_of(info);
-    if (n > huge_threshold)
+    if (n > huge_threshold && n > SMALL_MAX)
         return false;
     size_t stride = stride_for(n);
     chunk *c = chunk_of(b);
@@ -1047,17 +1402,31 @@ static bool resize_in_place(block *b, size_t n)
     if (b == c->top) {
         if ((char *)b + stride > c->end)
             return false;
-        c->cursor = (char *)b + stride;
-    } else if (stride > old) {
-        return false;
-    } else if (old - stride >= MIN_STRIDE) {
-        block *rest = (block *)((char *)b + stride);
-        block *next = (block *)((char *)b + old);
-        rest->prev = (uint32_t)(stride / GRANULE);
-        store_relaxed(&rest->info, info_make(old - stride, 0));
-        next->prev = (uint32_t)((old - stride) / GRANULE);
+        if (stride < old)
+            lower_cursor(c, (char *)b + stride);
+        else
+            c->cursor = (char *)b + stride;
     } else {
-        return true;
+        block *next = after(b, old);
+        uint32_t next_info = load_relaxed(&next->info);
+        bool next_free = !(next_info & B_INUSE);
+        size_t have = old + (next_free ? stride_of(next_info) : 0);
+        if (stride > have)
+            return false;
+        if (stride <= old && old - stride < MIN_STRIDE)
+            return true; /* nothing worth splitting off */
+        if (next_free)
+            unbin(h, next);
+        block *beyond = after(b, have); /* in use */
+        if (have - stride >= MIN_STRIDE) {
+            block *rest = after(b, stride);
+            rest->prev = (uint32_t)(stride / GRANULE);
+            beyond->prev = (uint32_t)((have - stride) / GRANULE);
+            bin_block(h, rest, have - stride);
+        } else {
+            stride = have;
+            beyond->prev = (uint32_t)(have / GRANULE);
+        }
     }
     store_relaxed(&b->info, info_make(stride, B_INUSE));
     h->in_use += stride - old;
@@ -1107,6 +1476,22 @@ static void *alloc_aligned(size_t align, size_t n)
     return alloc_slow(n, align);
 }
 
+/* calloc: memory above the chunk's high-water mark is still zero. */
+static void *alloc_zeroed(size_t n)
+{
+    if (n > huge_threshold && n > SMALL_MAX)
+        return huge_alloc(n, GRANULE); /* fresh mappings are zero */
+    void *p = alloc(n);
+    if (!p)
+        return NULL;
+    block *b = header_of(p);
+    chunk *c = chunk_of(b);
+    bool fresh = c->owner == my_heap() && b == c->top && (char *)b >= c->hwm;
+    if (!fresh)
+        memset(p, 0, n);
+    return p;
+}
+
 static bool mul_overflows(size_t a, size_t b, size_t *out)
 {
     return __builtin_mul_overflow(a, b, out);
@@ -1117,18 +1502,20 @@ static bool mul_overflows(size_t a, size_t b, size_t *out)
 /* ======================================================================== */
 
 typedef struct {
-    size_t segment_bytes, pool_bytes, in_use, huge_count, huge_bytes, huge_peak_count,
+    size_t segment_bytes, pool_bytes, in_use, binned, huge_count, huge_bytes, huge_peak_count,
         huge_peak_bytes, free_chunks;
 } totals;
 
 static totals collect(void)
 {
     totals t = { 0 };
-    for (heap *h = load_relaxed(&g.all_heaps); h; h = h->next_all)
+    for (heap *h = load_relaxed(&g.all_heaps); h; h = h->next_all) {
         t.in_use += h->in_use;
+        t.binned += h->binned;
+    }
     lock(&g.lock);
     t.segment_bytes = g.segment_bytes;
-    t.free_chunks = g.hot_count + g.cold_count;
+    t.free_chunks = g.pool_count;
     t.pool_bytes = g.hot_count * CHUNK;
     unlock(&g.lock);
     t.huge_count = load_relaxed(&g.huge_count);
@@ -1138,25 +1525,45 @@ static totals collect(void)
     return t;
 }
 
-/* Purge every hot free chunk; true if any pages went back. */
+/* Give back the whole pages inside h's large free blocks; true if any. */
+static bool purge_free_runs(heap *h)
+{
+    bool any = false;
+    size_t page = os_page_size();
+    for (unsigned i = bin_of(2 * page); i < NBINS; i++)
+        for (block *b = h->bins[i]; b; b = links_of(b)->next) {
+            uintptr_t from = align_up((uintptr_t)(links_of(b) + 1), page);
+            uintptr_t to = ((uintptr_t)b + stride_of(load_relaxed(&b->info))) & ~(page - 1);
+            if (to > from) {
+                os_purge((void *)from, to - from);
+                any = true;
+            }
+        }
+    return any;
+}
+
+/* Everything that can go back to the OS now: true if anything did. */
 static bool trim(void)
 {
-    heap *h = my_heap();
-    if (h != &unattached_heap && h != &exited_heap)
+    bool released = false;
+    heap *h = usable_heap();
+    if (h) {
         drain(h);
-    lock(&g.lock);
-    bool released = g.hot != NULL;
-    while (g.hot) {
-        chunk *c = pool_pop(&g.hot, &g.hot_count);
-        os_purge(c, CHUNK);
-        c->purged = true;
-        pool_push(&g.cold, &g.cold_count, c);
+        released = purge_free_runs(h);
+        if (h->cur != &empty_chunk && h->cur->live == 0) { /* let the break shrink past it */
+            release_chunk(h, h->cur);
+            h->cur = &empty_chunk;
+        }
     }
+    lock(&g.lock);
+    size_t hot = g.hot_count;
+    char *brk = g.brk_end;
+    maintain_pool(0);
+    released |= hot != g.hot_count || brk != g.brk_end;
     unlock(&g.lock);
     return released;
 }
 
-/* ======================================================================== */
 /* Public API                                                               */
 /* ======================================================================== */
 
@@ -1209,12 +1616,7 @@ EXPORT void *API(calloc)(size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (n > huge_threshold)
-        return huge_alloc(n, GRANULE); /* fresh mappings are zero */
-    void *p = alloc(n);
-    if (p)
-        memset(p, 0, n);
-    return p;
+    return alloc_zeroed(n);
 }
 
 EXPORT void *API(realloc)(void *p, size_t n)
@@ -1379,3 +1781,13 @@ EXPORT int API(mallopt)(int param, int value)
         return 0;
     }
 }
+
+#ifdef BIMP_DEBUG
+/* Debug builds: check every structure of the calling thread's heap. */
+EXPORT void bimp_check_heap(void)
+{
+    heap *h = usable_heap();
+    if (h)
+        check_heap(h);
+}
+#endif

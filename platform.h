@@ -10,6 +10,7 @@
 #define BIMP_PLATFORM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The granularity of os_map, os_unmap and os_purge. */
 size_t os_page_size(void);
@@ -41,6 +42,9 @@ typedef struct {
 } os_lock;
 void os_lock_acquire(os_lock *l);
 void os_lock_release(os_lock *l);
+
+/* A monotonic clock in milliseconds, cheap enough for the core's rare paths. */
+uint64_t os_now_ms(void);
 
 /* Let another thread run. */
 void os_yield(void);

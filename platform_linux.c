@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -100,6 +101,13 @@ void os_lock_release(os_lock *l)
 {
     if (__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2)
         syscall(SYS_futex, &l->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+uint64_t os_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 void os_yield(void)

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 size_t os_page_size(void)
@@ -109,6 +110,13 @@ void os_lock_acquire(os_lock *l)
 void os_lock_release(os_lock *l)
 {
     os_unfair_lock_unlock((os_unfair_lock *)&l->word);
+}
+
+uint64_t os_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 void os_yield(void)
