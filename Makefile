@@ -28,7 +28,7 @@ $(LIB): $(SOURCES) $(HEADERS)
 	$(CC) $(BIMP_CFLAGS) $(CFLAGS) $(LIBFLAGS) -o $@ $(SOURCES) -pthread
 
 # Variant builds used by the tests: build/<name>/libbimp.so
-VARIANTS := debug debug32 debug64 align32 align64 seterrno single
+VARIANTS := debug debug32 debug64 align32 align64 seterrno single prefix
 VARIANT_FLAGS_debug := -DBIMP_DEBUG -O1
 VARIANT_FLAGS_debug32 := -DBIMP_DEBUG -O1 -DBIMP_ALIGN=32
 VARIANT_FLAGS_debug64 := -DBIMP_DEBUG -O1 -DBIMP_ALIGN=64
@@ -36,6 +36,7 @@ VARIANT_FLAGS_align32 := -DBIMP_ALIGN=32
 VARIANT_FLAGS_align64 := -DBIMP_ALIGN=64
 VARIANT_FLAGS_seterrno := -DBIMP_SET_ERRNO
 VARIANT_FLAGS_single := -DBIMP_SINGLE_THREADED
+VARIANT_FLAGS_prefix := -DBIMP_PREFIX
 
 build/%/$(LIB): $(SOURCES) $(HEADERS)
 	@mkdir -p $(dir $@)

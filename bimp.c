@@ -85,6 +85,7 @@
 /* Compiler specifics, in one place. */
 #define EXPORT __attribute__((visibility("default")))
 #define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define COLD __attribute__((cold, noinline))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -99,6 +100,7 @@
 #define fetch_or(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) |= (v); old_; })
 #define fetch_add(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) += (v); old_; })
 #define fetch_sub(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) -= (v); old_; })
+#define fetch_and(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) &= (v); old_; })
 #else
 #include <stdatomic.h>
 #define ATOMIC(T) _Atomic(T)
@@ -107,6 +109,7 @@
 #define fetch_or(p, v) atomic_fetch_or_explicit(p, v, memory_order_acq_rel)
 #define fetch_add(p, v) atomic_fetch_add_explicit(p, v, memory_order_relaxed)
 #define fetch_sub(p, v) atomic_fetch_sub_explicit(p, v, memory_order_relaxed)
+#define fetch_and(p, v) atomic_fetch_and_explicit(p, v, memory_order_acq_rel)
 #endif
 
 /* ======================================================================== */
@@ -137,16 +140,24 @@
  *     binned, on exactly one bin, the one of its stride's class; no two free
  *     blocks are neighbours (they are merged when freed).  Hence a pop takes
  *     at most the one free block right behind the top.
- *  4. `live` equals the number of blocks in use; an empty chunk is either
- *     its heap's current chunk or back in the pool.
+ *  4. By 2, a chunk is empty exactly when its top pops down to `first`: it
+ *     needs no count of live blocks.  An empty chunk is either its heap's
+ *     current chunk or back in the pool.
  *  5. Only the owner writes headers, except the atomic REMOTE mark set by the
  *     thread that frees a block it does not own; each marked block is applied
  *     by the owner exactly once.
  *  6. Memory at or above max(cursor, hwm) has not been written since the
  *     chunk was fresh or purged: it reads as zero (so calloc skips memset).
  *
- * A huge block is a mapping of its own: [map length][pad][h|payload...], with
- * h.prev the byte offset of h from the mapping's start and HUGE in info.
+ * A huge block is a mapping of its own, aligned to CHUNK and a whole number
+ * of CHUNKs long: [length][offset][pad][h|payload...], with h.prev the byte
+ * offset of h from the mapping's start (also kept in the mapping's second
+ * word) and HUGE in info.
+ *
+ * The address map records, for every CHUNK-sized unit of the address space,
+ * whether it is a chunk of Bimp's, (part of) a huge block, or not Bimp's; free
+ * consults it for pointers outside the break, so that it never reads memory
+ * Bimp does not own.
  */
 
 #define GRANULE ((size_t)BIMP_ALIGN)
@@ -185,7 +196,6 @@ typedef struct chunk {
     char *cursor;     /* where the next block's header goes */
     block *top;       /* the top block, or == cursor when empty */
     char *end;        /* chunk + CHUNK */
-    uint32_t live;    /* blocks in use */
     uint8_t state;    /* enum chunk_state; CH_FREE only under the global lock */
     bool purged;      /* in the pool with its pages given back */
     char *hwm;        /* invariant 6 */
@@ -335,7 +345,7 @@ static struct {
     bool initialised;
     ATOMIC(int) threads_ready; /* 0, 1 while os_thread_init runs, 2 after */
     /* Where chunks come from. */
-    char *brk_end;             /* where our part of the break ends; NULL before first use */
+    char *brk_start, *brk_end; /* our part of the break; NULL before first use */
     bool brk_failed;           /* the break could not grow, or somebody else moved it */
     char *carve, *carve_end;   /* segment space not yet cut into chunks */
     size_t segment_bytes;      /* taken from the OS for chunks */
@@ -419,7 +429,6 @@ static size_t check_chunk(chunk *c)
     heap *h = c->owner;
     REQUIRE(c->end == (char *)c + CHUNK && c->state != CH_FREE, "chunk header", c);
     char *at = first_of(c), *prev = NULL;
-    uint32_t live = 0;
     bool prev_free = false;
     size_t binned = 0;
     while (at < c->cursor) {
@@ -441,7 +450,6 @@ static size_t check_chunk(chunk *c)
             REQUIRE(!l->next || links_of(l->next)->prev == b, "bin links", b);
             binned += stride;
         }
-        live += !free;
         prev_free = free;
         prev = at;
         at += stride;
@@ -451,7 +459,6 @@ static size_t check_chunk(chunk *c)
         REQUIRE((char *)c->top == prev && (load_relaxed(&c->top->info) & B_INUSE), "top in use", c);
     else
         REQUIRE(chunk_empty(c) && c->cursor == first_of(c), "empty chunk reset", c);
-    REQUIRE(live == c->live, "live count", c);
     REQUIRE(c->hwm >= first_of(c) && c->hwm <= c->end, "high-water mark", c);
     return binned;
 }
@@ -468,7 +475,7 @@ static void check_heap(heap *h)
         binned += check_chunk(c);
     }
     for (chunk *c = h->resume; c; c = c->next) {
-        REQUIRE(c->owner == h && c->state == CH_RESUME && c->live > 0, "resume list", c);
+        REQUIRE(c->owner == h && c->state == CH_RESUME && !chunk_empty(c), "resume list", c);
         REQUIRE(!c->next || c->next->prev == c, "resume links", c);
     }
     size_t on_bins = 0;
@@ -506,6 +513,81 @@ static uint64_t purge_delay_ms = 10;
 #define BREAK_SLACK (4 * CHUNK)
 
 /* ======================================================================== */
+/* Core: the address map                                                    */
+/* ======================================================================== */
+
+enum unit_kind { U_NONE, U_CHUNK, U_HUGE_START, U_HUGE, U_HUGE_FREED };
+
+#define ADDRESS_BITS 47
+#define LEAF_BITS 14
+#define ROOT_SIZE ((size_t)1 << (ADDRESS_BITS - BIMP_CHUNK_SHIFT - LEAF_BITS))
+#define LOG2_GRANULE __builtin_ctz(BIMP_ALIGN)
+
+/* Root of leaves of one byte (enum unit_kind) per CHUNK-sized unit. */
+static ATOMIC(uint8_t *) unit_map[ROOT_SIZE];
+static lock_t unit_map_lock;
+
+/* The break's chunks, for free's fast check: pointers p with
+ * p - fast_lo < fast_granules * GRANULE and GRANULE-aligned. */
+static ATOMIC(uintptr_t) fast_lo, fast_granules;
+
+static inline bool in_break(const void *p)
+{
+    uintptr_t x = (uintptr_t)p - load_relaxed(&fast_lo);
+    x = x >> LOG2_GRANULE | x << (sizeof x * CHAR_BIT - LOG2_GRANULE);
+    return x < load_relaxed(&fast_granules);
+}
+
+static unsigned unit_kind(uintptr_t a)
+{
+    uintptr_t u = a >> BIMP_CHUNK_SHIFT;
+    if (u >> LEAF_BITS >= ROOT_SIZE)
+        return U_NONE;
+#ifdef BIMP_SINGLE_THREADED
+    uint8_t *leaf = unit_map[u >> LEAF_BITS];
+#else
+    uint8_t *leaf = atomic_load_explicit(&unit_map[u >> LEAF_BITS], memory_order_acquire);
+#endif
+    return leaf ? leaf[u & (((uintptr_t)1 << LEAF_BITS) - 1)] : U_NONE;
+}
+
+/* Record [p, p + len), CHUNK-aligned, as `kind`; false if out of memory. */
+static bool mark_units(void *p, size_t len, unsigned kind)
+{
+    uintptr_t first = (uintptr_t)p >> BIMP_CHUNK_SHIFT, end = first + len / CHUNK;
+    if ((end - 1) >> LEAF_BITS >= ROOT_SIZE)
+        return false;
+    for (uintptr_t u = first; u < end; u++) {
+        uint8_t *leaf = load_relaxed(&unit_map[u >> LEAF_BITS]);
+        if (!leaf) {
+            lock(&unit_map_lock);
+            leaf = load_relaxed(&unit_map[u >> LEAF_BITS]);
+            if (!leaf && !(leaf = os_map((size_t)1 << LEAF_BITS, os_page_size()))) {
+                unlock(&unit_map_lock);
+                return false;
+            }
+#ifdef BIMP_SINGLE_THREADED
+            unit_map[u >> LEAF_BITS] = leaf;
+#else
+            atomic_store_explicit(&unit_map[u >> LEAF_BITS], leaf, memory_order_release);
+#endif
+            unlock(&unit_map_lock);
+        }
+        leaf[u & (((uintptr_t)1 << LEAF_BITS) - 1)] = (uint8_t)(u == first && kind == U_HUGE_START ? U_HUGE_START : kind == U_HUGE_START ? U_HUGE : kind);
+    }
+    return true;
+}
+
+/* The break's chunks changed: tell free's fast check. */
+static void note_break(void)
+{
+    store_relaxed(&fast_granules, 0); /* briefly slower, never wrong */
+    store_relaxed(&fast_lo, (uintptr_t)g.brk_start + GRANULE);
+    if (g.brk_end > g.brk_start)
+        store_relaxed(&fast_granules, (uintptr_t)(g.brk_end - g.brk_start - GRANULE) / GRANULE);
+}
+
+/* ======================================================================== */
 /* Core: memory from the OS                                                 */
 /* ======================================================================== */
 
@@ -520,18 +602,21 @@ static bool grow_segments(void)
     size_t step = g.segment_bytes / 8;
     step = align_up(step < 4 * CHUNK ? 4 * CHUNK : step, CHUNK);
     if (!g.brk_failed) {
+        char *at = NULL;
         if (!g.brk_end) {
             char *end = os_heap_grow(NULL, 0);
             size_t pad = end ? align_up((uintptr_t)end, CHUNK) - (uintptr_t)end : 0;
             if (end && os_heap_grow(end, pad + step)) {
-                g.carve = end + pad;
-                g.carve_end = g.brk_end = end + pad + step;
-                g.segment_bytes += step;
-                return true;
+                g.brk_start = g.brk_end = g.carve = g.carve_end = end + pad;
+                at = g.brk_start;
             }
         } else if (g.carve_end == g.brk_end && os_heap_grow(g.brk_end, step)) {
-            g.carve_end = g.brk_end += step;
+            at = g.brk_end;
+        }
+        if (at && mark_units(at, step, U_CHUNK)) {
+            g.carve_end = g.brk_end = at + step;
             g.segment_bytes += step;
+            note_break();
             return true;
         }
         g.brk_failed = true;
@@ -539,6 +624,10 @@ static bool grow_segments(void)
     char *p = os_map(step, CHUNK);
     if (!p)
         return false;
+    if (!mark_units(p, step, U_CHUNK)) {
+        os_unmap(p, step);
+        return false;
+    }
     g.carve = p;
     g.carve_end = p + step;
     g.segment_bytes += step;
@@ -601,10 +690,16 @@ static void shrink_break(size_t slack)
     size_t excess = (size_t)(g.brk_end - g.carve);
     if (excess > slack) {
         size_t cut = align_up(excess - slack, CHUNK) > excess ? excess : align_up(excess - slack, CHUNK);
-        if (os_heap_shrink(g.brk_end, cut) == 0) {
-            g.brk_end -= cut;
+        char *end = g.brk_end;
+        g.brk_end -= cut;
+        note_break();
+        if (os_heap_shrink(end, cut) == 0) {
+            mark_units(g.brk_end, cut, U_NONE);
             g.carve_end = g.brk_end;
             g.segment_bytes -= cut;
+        } else {
+            g.brk_end = end;
+            note_break();
         }
     }
 }
@@ -654,7 +749,6 @@ static chunk *take_chunk(heap *h)
     c->cursor = first_of(c);
     c->top = (block *)c->cursor;
     c->end = (char *)c + CHUNK;
-    c->live = 0;
     c->purged = false;
     c->next = c->prev = NULL;
     c->prev_own = NULL;
@@ -765,7 +859,6 @@ static void *carve(heap *h, block *b, size_t have, size_t stride)
         stride = have;
     }
     store_relaxed(&b->info, info_make(stride, B_INUSE));
-    chunk_of(b)->live++;
     h->in_use += stride;
     return payload_of(b);
 }
@@ -805,11 +898,9 @@ static inline void *take_exact(heap *h, block *b, size_t stride)
         h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
     h->binned -= stride;
     store_relaxed(&b->info, info_make(stride, B_INUSE));
-    chunk *c = chunk_of(b);
-    c->live++;
     h->in_use += stride;
     if (DEBUG_CHECKS)
-        check_chunk(c);
+        check_chunk(chunk_of(b));
     return payload_of(b);
 }
 
@@ -836,7 +927,6 @@ static inline block *push(chunk *c, size_t stride, uint32_t flags)
 static inline void *push_live(heap *h, chunk *c, size_t stride)
 {
     block *b = push(c, stride, B_INUSE);
-    c->live++;
     h->in_use += stride;
     if (DEBUG_CHECKS)
         check_chunk(c);
@@ -851,29 +941,35 @@ static inline void lower_cursor(chunk *c, char *to)
     c->cursor = to;
 }
 
-/* The top block b was just freed: pop it, and the free block behind it. */
-static void pop_top(heap *h, chunk *c, block *b)
+/* The pop reached free block p: it goes too. */
+static NOINLINE void pop_free(heap *h, chunk *c, block *p)
 {
+    unbin(h, p);
+    c->cursor = (char *)p;
+    c->top = p->prev ? before(p) : p;
+}
+
+/* The top block b was just freed: pop it, and the free block behind it. */
+static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
+{
+    store_relaxed(&b->info, info & ~(uint32_t)(B_INUSE | B_REMOTE));
     lower_cursor(c, (char *)b);
-    c->top = b; /* empty, unless a block is behind */
-    if (b->prev == 0)
+    if (b->prev == 0) {
+        c->top = b; /* the chunk is empty */
         return;
-    block *p = before(b);
-    if (!(load_relaxed(&p->info) & B_INUSE)) {
-        unbin(h, p);
-        c->cursor = (char *)p;
-        c->top = p;
-        if (p->prev == 0)
-            return;
-        p = before(p);
     }
-    c->top = p;
+    block *p = before(b);
+    if (LIKELY(load_relaxed(&p->info) & B_INUSE))
+        c->top = p;
+    else
+        pop_free(h, c, p);
 }
 
 /* Block b (`stride` bytes) below the top was just freed: merge it with its
  * free neighbours and bin the result. */
 static void free_below(heap *h, block *b, size_t stride)
 {
+    store_relaxed(&b->info, info_make(stride, B_BINNED)); /* stays so if merged into p */
     if (b->prev) {
         block *p = before(b);
         uint32_t info = load_relaxed(&p->info);
@@ -917,9 +1013,9 @@ static void resume_remove(heap *h, chunk *c)
 
 /* A pop happened in c, which is not h's current chunk: release c if it is
  * empty, offer it for resuming if its free tail has grown large. */
-static void settle(heap *h, chunk *c)
+static NOINLINE void settle(heap *h, chunk *c)
 {
-    if (c->live == 0) {
+    if (chunk_empty(c)) {
         if (c->state == CH_RESUME)
             resume_remove(h, c);
         int saved = errno; /* free keeps errno; purging may set it */
@@ -936,11 +1032,10 @@ static inline void free_local(heap *h, chunk *c, block *b, uint32_t info)
 {
     size_t stride = stride_of(info);
     h->in_use -= stride;
-    c->live--;
     if (b != c->top) {
         free_below(h, b, stride);
     } else {
-        pop_top(h, c, b);
+        pop_top(h, c, b, info);
         if (UNLIKELY(c != h->cur)) {
             if (DEBUG_CHECKS)
                 check_chunk(c);
@@ -982,7 +1077,7 @@ static chunk *switch_chunk(heap *h, size_t need)
         return NULL;
     chunk *old = h->cur;
     if (old != &empty_chunk) {
-        if (old->live == 0)
+        if (chunk_empty(old))
             release_chunk(h, old);
         else if ((size_t)(old->end - old->cursor) >= RESUME_MIN)
             resume_add(h, old);
@@ -1064,19 +1159,30 @@ static void count_huge(size_t len, int sign)
 }
 
 /* The offset of a huge block's header in its mapping: room for the length
- * word in front, payload aligned to `align`. */
+ * and offset words in front, payload aligned to `align`. */
 static inline size_t huge_offset(size_t align)
 {
-    return align_up(sizeof(size_t) + HEADER, align) - HEADER;
+    return align_up(2 * sizeof(size_t) + HEADER, align) - HEADER;
 }
 
 /* The mapping length for n bytes at offset off, or 0 if it overflows. */
 static inline size_t huge_length(size_t off, size_t n)
 {
-    size_t page = os_page_size();
-    if (n > PTRDIFF_MAX - off - HEADER - page)
+    if (n > PTRDIFF_MAX - off - HEADER - CHUNK)
         return 0;
-    return align_up(off + HEADER + n, page);
+    return align_up(off + HEADER + n, CHUNK);
+}
+
+/* A huge mapping is ready: its header words, its block, its units. */
+static void *huge_place(char *map, size_t len, size_t off)
+{
+    ((size_t *)map)[0] = len;
+    ((size_t *)map)[1] = off;
+    block *b = (block *)(map + off);
+    b->prev = (uint32_t)off;
+    store_relaxed(&b->info, B_HUGE | B_INUSE);
+    count_huge(len, +1);
+    return payload_of(b);
 }
 
 static void *huge_alloc(size_t n, size_t align)
@@ -1085,17 +1191,16 @@ static void *huge_alloc(size_t n, size_t align)
         align = GRANULE;
     size_t off = huge_offset(align);
     size_t len = off <= UINT32_MAX ? huge_length(off, n) : 0;
-    char *map = len ? os_map(len, align > os_page_size() ? align : os_page_size()) : NULL;
+    char *map = len ? os_map(len, align > CHUNK ? align : CHUNK) : NULL;
+    if (map && !mark_units(map, len, U_HUGE_START)) {
+        os_unmap(map, len);
+        map = NULL;
+    }
     if (!map) {
         errno = ENOMEM;
         return NULL;
     }
-    *(size_t *)map = len;
-    block *b = (block *)(map + off);
-    b->prev = (uint32_t)off;
-    store_relaxed(&b->info, B_HUGE | B_INUSE);
-    count_huge(len, +1);
-    return payload_of(b);
+    return huge_place(map, len, off);
 }
 
 static inline char *huge_map(block *b)
@@ -1108,11 +1213,14 @@ static inline size_t huge_usable(block *b)
     return *(size_t *)huge_map(b) - b->prev - HEADER;
 }
 
-static void huge_free(block *b)
+static void huge_free(block *b, const char *function)
 {
+    if (!(fetch_and(&b->info, ~(uint32_t)B_INUSE) & B_INUSE))
+        fatal("double free of", payload_of(b), function);
     char *map = huge_map(b);
     size_t len = *(size_t *)map;
     count_huge(len, -1);
+    mark_units(map, len, U_HUGE_FREED);
     os_unmap(map, len);
 }
 
@@ -1127,13 +1235,17 @@ static void *huge_resize(block *b, size_t n)
         return NULL;
     if (len == old_len)
         return payload_of(b);
-    char *moved = os_remap(map, old_len, len);
+    char *moved = os_remap(map, old_len, len, CHUNK);
     if (!moved)
         return NULL;
-    *(size_t *)moved = len;
+    if (!mark_units(moved, len, U_HUGE_START))
+        fatal("no memory left to map", moved, "realloc");
+    if (moved != map)
+        mark_units(map, old_len, U_HUGE_FREED);
+    else if (len < old_len)
+        mark_units(map + len, old_len - len, U_NONE);
     count_huge(old_len, -1);
-    count_huge(len, +1);
-    return moved + off + HEADER;
+    return huge_place(moved, len, off);
 }
 
 /* ======================================================================== */
@@ -1157,7 +1269,7 @@ static void on_thread_exit(void *arg)
 {
     heap *h = arg;
     drain(h);
-    if (h->cur != &empty_chunk && h->cur->live == 0) {
+    if (h->cur != &empty_chunk && chunk_empty(h->cur)) {
         release_chunk(h, h->cur);
         h->cur = &empty_chunk;
     }
@@ -1267,10 +1379,12 @@ static heap *usable_heap(void)
  * is orphaned, or leave it in its heap's inbox. */
 static NOINLINE void free_remote(chunk *c, block *b, const char *function)
 {
+    heap *owner = c->owner;
+    if (!owner)
+        fatal("invalid pointer", payload_of(b), function);
     uint32_t old = fetch_or(&b->info, (uint32_t)B_REMOTE);
     if (!(old & B_INUSE) || (old & B_REMOTE))
         fatal("double free of", payload_of(b), function);
-    heap *owner = c->owner;
     if (load_relaxed(&owner->state) == H_ORPHAN) {
         lock(&owner->lock);
         if (load_relaxed(&owner->state) == H_ORPHAN) {
@@ -1327,7 +1441,7 @@ static void *alloc_slow(size_t n, size_t align)
 }
 
 /* malloc: an exact fit from a small bin, else a bump, else the slow path. */
-static inline void *alloc(size_t n)
+static ALWAYS_INLINE void *alloc(size_t n)
 {
     heap *h = my_heap();
     if (LIKELY(n <= SMALL_MAX - HEADER)) {
@@ -1342,41 +1456,132 @@ static inline void *alloc(size_t n)
     return alloc_slow(n, 0);
 }
 
-static COLD void free_rare(block *b, uint32_t info, const char *function)
+/* Block b, not the top of its chunk, really is a block: the next block
+ * points back at it. */
+static inline bool linked(chunk *c, block *b, uint32_t info)
 {
-    if ((info & (B_HUGE | B_INUSE | B_REMOTE)) == (B_HUGE | B_INUSE)) {
-        int saved = errno;
-        huge_free(b);
-        errno = saved;
-        return;
-    }
-    fatal("double free of", payload_of(b), function);
+    block *next = after(b, stride_of(info));
+    return (char *)next < c->cursor && next->prev == info >> FLAG_BITS;
 }
 
-static inline void release(void *p, const char *function)
+typedef enum { LIVE, FREED, INVALID } verdict;
+
+static verdict examine_huge(block *b)
+{
+    uint32_t info = load_relaxed(&b->info);
+    if (!(info & B_HUGE))
+        return INVALID;
+    char *map = huge_map(b);
+    if (((uintptr_t)map & (CHUNK - 1)) || unit_kind((uintptr_t)map) != U_HUGE_START ||
+        ((size_t *)map)[1] != b->prev)
+        return INVALID;
+    return (info & B_INUSE) ? LIVE : FREED;
+}
+
+/* What p is to Bimp: a live block, a freed one, or not one of Bimp's,
+ * judged without reading memory that Bimp does not own. */
+static verdict examine(void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if ((a & (GRANULE - 1)) || a < CHUNK)
+        return INVALID;
+    block *b = header_of(p);
+    unsigned kind = in_break(p) ? U_CHUNK : unit_kind(a - HEADER);
+    if (kind == U_HUGE_FREED)
+        return FREED;
+    if (kind == U_HUGE_START || kind == U_HUGE)
+        return examine_huge(b);
+    if (kind != U_CHUNK)
+        return INVALID;
+    chunk *c = chunk_of(b);
+    uint32_t info = load_relaxed(&b->info);
+    size_t stride = stride_of(info);
+    if ((char *)b < first_of(c) || (info & B_HUGE) || stride < MIN_STRIDE ||
+        (char *)b + stride > (char *)c + CHUNK)
+        return INVALID;
+    if (!c->owner || (char *)b >= c->cursor) /* popped: only a stale pointer points here */
+        return (info & B_INUSE) ? INVALID : FREED;
+    if (info & B_REMOTE)
+        return FREED;
+    if (!(info & B_INUSE))
+        return (info & B_BINNED) ? FREED : INVALID;
+    if (c->owner == my_heap() && b != c->top && !linked(c, b, info))
+        return INVALID;
+    return LIVE;
+}
+
+/* The header of live block p, or a fatal error: `freed_what` for a freed
+ * block, "invalid pointer" for anything that never was one of Bimp's. */
+static block *checked(void *p, const char *freed_what, const char *function)
+{
+    verdict v = examine(p);
+    if (v == FREED)
+        fatal(freed_what, p, function);
+    if (v == INVALID)
+        fatal("invalid pointer", p, function);
+    return header_of(p);
+}
+
+/* free for anything the fast path would not take: huge blocks, chunks
+ * outside the break, and every kind of misuse. */
+static COLD void release_checked(void *p, const char *function)
+{
+    block *b = checked(p, "double free of", function);
+    uint32_t info = load_relaxed(&b->info);
+    chunk *c = chunk_of(b);
+    heap *h = my_heap();
+    int saved = errno;
+    if (info & B_HUGE)
+        huge_free(b, function);
+    else if (c->owner == h)
+        free_local(h, c, b, info);
+    else
+        free_remote(c, b, function);
+    errno = saved;
+}
+
+static ALWAYS_INLINE void release(void *p, const char *function)
 {
     block *b = header_of(p);
-    uint32_t info = load_relaxed(&b->info);
-    if (UNLIKELY((info & (B_INUSE | B_REMOTE | B_HUGE)) != B_INUSE)) {
-        free_rare(b, info, function);
+    uint32_t info;
+    if (UNLIKELY(!in_break(p)) ||
+        UNLIKELY(((info = load_relaxed(&b->info)) & (B_INUSE | B_REMOTE | B_HUGE)) != B_INUSE)) {
+        release_checked(p, function);
         return;
     }
     chunk *c = chunk_of(b);
     heap *h = my_heap();
-    if (LIKELY(c->owner == h))
+    if (LIKELY(c->owner == h)) {
+        if (UNLIKELY(b != c->top && !linked(c, b, info)))
+            fatal("invalid pointer", p, function);
         free_local(h, c, b, info);
-    else
+    } else {
         free_remote(c, b, function);
+    }
 }
 
 /* A live block's header, or a fatal error naming `function`. */
 static block *live_block(void *p, const char *function)
 {
-    block *b = header_of(p);
+    return checked(p, "use of freed block", function);
+}
+
+/* free_sized and free_aligned_sized: the size (and alignment) must be the
+ * ones the block was allocated with. */
+static void release_sized(void *p, size_t align, size_t size, const char *function)
+{
+    block *b = checked(p, "double free of", function);
     uint32_t info = load_relaxed(&b->info);
-    if (!(info & B_INUSE) || (info & B_REMOTE))
-        fatal("use of freed block", p, function);
-    return b;
+    bool fits_size;
+    if (info & B_HUGE)
+        fits_size = size <= PTRDIFF_MAX && huge_length(b->prev, size) == *(size_t *)huge_map(b);
+    else
+        fits_size = size <= stride_of(info) - HEADER && stride_for(size) + MIN_STRIDE > stride_of(info);
+    if (!fits_size)
+        fatal("wrong size for", p, function);
+    if (align && ((align & (align - 1)) || ((uintptr_t)p & (align - 1))))
+        fatal("wrong alignment for", p, function);
+    release(p, function);
 }
 
 static size_t usable_size(block *b)
@@ -1397,8 +1602,8 @@ static bool resize_in_place(block *b, size_t n)
     size_t stride = stride_for(n);
     chunk *c = chunk_of(b);
     heap *h = my_heap();
-    if (c->owner != h)
-        return stride <= old && stride >= old / 2;
+    if (c->owner != h) /* another thread's: only its owner may split it */
+        return stride <= old && old - stride < MIN_STRIDE;
     if (b == c->top) {
         if ((char *)b + stride > c->end)
             return false;
@@ -1550,7 +1755,7 @@ static bool trim(void)
     if (h) {
         drain(h);
         released = purge_free_runs(h);
-        if (h->cur != &empty_chunk && h->cur->live == 0) { /* let the break shrink past it */
+        if (h->cur != &empty_chunk && chunk_empty(h->cur)) { /* let the break shrink past it */
             release_chunk(h, h->cur);
             h->cur = &empty_chunk;
         }
@@ -1596,17 +1801,14 @@ EXPORT void API(cfree)(void *p)
 
 EXPORT void API(free_sized)(void *p, size_t size)
 {
-    (void)size;
     if (p)
-        release(p, "free_sized");
+        release_sized(p, 0, size, "free_sized");
 }
 
 EXPORT void API(free_aligned_sized)(void *p, size_t align, size_t size)
 {
-    (void)align;
-    (void)size;
     if (p)
-        release(p, "free_aligned_sized");
+        release_sized(p, align, size, "free_aligned_sized");
 }
 
 EXPORT void *API(calloc)(size_t count, size_t size)

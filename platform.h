@@ -20,10 +20,11 @@ size_t os_page_size(void);
 void *os_map(size_t size, size_t align);
 void os_unmap(void *p, size_t size);
 
-/* Grow or shrink a mapping made by os_map(size, page).  Returns the (possibly
- * moved) mapping, or NULL if the OS cannot do it in place or by moving; the
- * caller then copies.  The old mapping is untouched on NULL. */
-void *os_remap(void *p, size_t old_size, size_t new_size);
+/* Grow or shrink a mapping made by os_map, in place if possible, else by
+ * moving it to a place aligned to `align`.  Returns the (possibly moved)
+ * mapping, or NULL if the OS cannot; the caller then copies.  The old
+ * mapping is untouched on NULL. */
+void *os_remap(void *p, size_t old_size, size_t new_size, size_t align);
 
 /* Tell the OS the pages' contents are no longer needed; they read back as zero. */
 void os_purge(void *p, size_t size);

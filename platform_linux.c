@@ -53,10 +53,20 @@ void os_unmap(void *p, size_t size)
     munmap(p, size);
 }
 
-void *os_remap(void *p, size_t old_size, size_t new_size)
+void *os_remap(void *p, size_t old_size, size_t new_size, size_t align)
 {
-    void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE);
-    return q == MAP_FAILED ? NULL : q;
+    void *q = mremap(p, old_size, new_size, 0);
+    if (q != MAP_FAILED)
+        return q;
+    void *target = os_map(new_size, align);
+    if (!target)
+        return NULL;
+    q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+    if (q == MAP_FAILED) {
+        munmap(target, new_size);
+        return NULL;
+    }
+    return q;
 }
 
 void os_purge(void *p, size_t size)

@@ -56,9 +56,9 @@ void os_unmap(void *p, size_t size)
     munmap(p, size);
 }
 
-void *os_remap(void *p, size_t old_size, size_t new_size)
+void *os_remap(void *p, size_t old_size, size_t new_size, size_t align)
 {
-    (void)p, (void)old_size, (void)new_size;
+    (void)p, (void)old_size, (void)new_size, (void)align;
     return NULL;
 }
 
