@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h> /* FILE, fwrite: only for malloc_info's caller-given stream */
 #include <string.h>
 
 /* ======================================================================== */
@@ -90,6 +91,7 @@
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define CACHE_ALIGNED _Alignas(64)
+#define DESTRUCTOR __attribute__((destructor))
 #define TLS_INITIAL_EXEC __thread __attribute__((tls_model("initial-exec")))
 
 /* Atomics, or plain variables in the single-threaded build. */
@@ -299,6 +301,14 @@ static inline void unlock(lock_t *l) { os_lock_release(l); }
 
 enum heap_state { H_OWNED, H_ORPHAN };
 
+/* What a heap's owner did, for the statistics (bimp_stats). */
+typedef struct {
+    size_t bumped, exact, refit;             /* allocations: pushed, exact bin, split bin */
+    size_t pops, pop_bytes, swept;           /* frees of a top block; free blocks popped behind */
+    size_t below, below_bytes;               /* frees below the top */
+    size_t remote, remote_bytes;             /* frees this thread made of others' blocks */
+} counts;
+
 struct heap {
     chunk *cur;           /* the chunk malloc bumps into; never released */
     block *bins[NBINS];   /* free blocks below the tops of this heap's chunks */
@@ -309,6 +319,7 @@ struct heap {
     size_t binned;        /* bytes of binned blocks */
     ATOMIC(int) state;    /* enum heap_state */
     lock_t lock;          /* held while working on an orphaned heap */
+    counts n;
     heap *next_all;       /* every heap ever made: append-only */
     heap *next_orphan;
     CACHE_ALIGNED ATOMIC(block *) inbox; /* remote frees, linked through payloads */
@@ -360,6 +371,11 @@ static struct {
     char *meta, *meta_end;     /* space for heap structs */
     /* Huge blocks. */
     ATOMIC(size_t) huge_count, huge_bytes, huge_peak_count, huge_peak_bytes;
+    ATOMIC(size_t) huge_allocs, huge_frees, huge_freed_bytes;
+    /* Statistics of the rare paths; guarded by `lock` or atomic. */
+    size_t chunk_resets, brk_grows, brk_shrinks, peak_segment_bytes, heaps_made, heaps_adopted;
+    ATOMIC(size_t) maps, unmaps, purges;
+    bool options_read;
 } g;
 
 /* ======================================================================== */
@@ -392,11 +408,47 @@ static void put_uint(text *t, unsigned long long v, unsigned base, int width)
         t->buf[t->len++] = digits[--n];
 }
 
-static void put_line(text *t)
+/* End the line and write it to fd. */
+static void put_line_to(text *t, int fd)
 {
     put_str(t, "\n");
-    os_write_error(t->buf, t->len);
+    os_write(fd, t->buf, t->len);
     t->len = 0;
+}
+
+static void put_line(text *t)
+{
+    put_line_to(t, 2);
+}
+
+/* n in people's units: 1234567 is "1.2 M", or "1.2 MiB" for bytes. */
+static void put_human(text *t, size_t n, bool bytes)
+{
+    static const char *const units[2][5] = { { "", " k", " M", " G", " T" },
+                                             { " B", " KiB", " MiB", " GiB", " TiB" } };
+    size_t base = bytes ? 1024 : 1000, whole = n, tenths = 0;
+    int u = 0;
+    while (whole >= base && u < 4) {
+        tenths = (whole % base) * 10 / base;
+        whole /= base;
+        u++;
+    }
+    put_uint(t, whole, 10, 0);
+    if (u > 0 && whole < 100) {
+        put_str(t, ".");
+        put_uint(t, tenths, 10, 0);
+    }
+    put_str(t, units[bytes][u]);
+}
+
+/* Pad the line with spaces to column `col`. */
+static void put_column(text *t, size_t col)
+{
+    size_t start = t->len;
+    while (start > 0 && t->buf[start - 1] != '\n')
+        start--;
+    while (t->len - start < col && t->len < sizeof t->buf)
+        t->buf[t->len++] = ' ';
 }
 
 /* The one fatal path: `bimp: <what> <pointer> (in <function>)`, then abort. */
@@ -498,16 +550,121 @@ static void check_heap(heap *h)
 /* Options                                                                  */
 /* ======================================================================== */
 
-/* Requests above this many bytes get a mapping of their own (mallopt
- * M_MMAP_THRESHOLD); at most half a chunk, so a chunk holds two, and never
- * below SMALL_MAX. */
+/* Run-time options: one table, read once at start-up from BIMP_* variables
+ * of the environment (ignored in setuid and setgid programs), several also
+ * set by mallopt. */
 #define HUGE_THRESHOLD_MAX (CHUNK / 2)
-static size_t huge_threshold = HUGE_THRESHOLD_MAX;
 
-/* Free chunks kept with their pages at most (mallopt M_TRIM_THRESHOLD), and
- * for how long before their pages go back to the OS. */
-static size_t pool_hot_max = 8;
-static uint64_t purge_delay_ms = 10;
+static size_t opt_verbose, opt_show_stats;
+/* Requests above this many bytes get a mapping of their own; at most half a
+ * chunk, so a chunk holds two, and never below SMALL_MAX. */
+static size_t huge_threshold = HUGE_THRESHOLD_MAX;
+/* Bytes of free chunks kept with their pages at most, and for how long. */
+static size_t pool_keep_bytes = 8 * CHUNK;
+static size_t purge_delay_ms = 10;
+
+static const struct option {
+    const char *name;
+    size_t *value;
+    size_t max;
+    const char *meaning;
+} options[] = {
+    { "BIMP_VERBOSE", &opt_verbose, 1, "print version, build and options at start-up" },
+    { "BIMP_SHOW_STATS", &opt_show_stats, 1, "print statistics at exit" },
+    { "BIMP_MMAP_THRESHOLD", &huge_threshold, HUGE_THRESHOLD_MAX,
+      "bytes above which a request gets a mapping of its own" },
+    { "BIMP_TRIM_THRESHOLD", &pool_keep_bytes, (size_t)1 << 40,
+      "bytes of free chunks kept with their pages" },
+    { "BIMP_PURGE_DELAY", &purge_delay_ms, 3600000, "milliseconds before a free chunk's pages go back" },
+};
+
+#define OPTION_COUNT (sizeof options / sizeof options[0])
+
+/* A decimal number with an optional k, M or G suffix (powers of 1024). */
+static bool parse_size(const char *v, size_t *out)
+{
+    size_t n = 0, scale = 1;
+    if (*v < '0' || *v > '9')
+        return false;
+    for (; *v >= '0' && *v <= '9'; v++) {
+        if (n > (SIZE_MAX - 9) / 10)
+            return false;
+        n = n * 10 + (size_t)(*v - '0');
+    }
+    switch (*v) {
+    case 'k': case 'K': scale = (size_t)1 << 10; v++; break;
+    case 'm': case 'M': scale = (size_t)1 << 20; v++; break;
+    case 'g': case 'G': scale = (size_t)1 << 30; v++; break;
+    }
+    if (*v || n > SIZE_MAX / scale)
+        return false;
+    *out = n * scale;
+    return true;
+}
+
+static void warn_option(const char *entry, const char *why)
+{
+    text t = { .len = 0 };
+    put_str(&t, "bimp: ignoring ");
+    put_str(&t, entry);
+    put_str(&t, why);
+    put_line(&t);
+}
+
+/* Read every BIMP_ variable once the environment exists; a value that does
+ * not parse, or a name that is not an option, gets one warning line. */
+static void read_options(void)
+{
+    int ready = 0;
+    const char *entry;
+    for (size_t i = 0; (entry = os_environ(i, &ready)); i++) {
+        if (strncmp(entry, "BIMP_", 5) != 0)
+            continue;
+        const struct option *o = NULL;
+        for (size_t k = 0; k < OPTION_COUNT && !o; k++) {
+            size_t len = strlen(options[k].name);
+            if (strncmp(entry, options[k].name, len) == 0 && entry[len] == '=')
+                o = &options[k];
+        }
+        size_t value;
+        if (!o)
+            warn_option(entry, ": not an option of Bimp");
+        else if (!parse_size(entry + strlen(o->name) + 1, &value) || value > o->max)
+            warn_option(entry, ": not a number in range, default kept");
+        else
+            *o->value = value;
+    }
+    g.options_read = ready;
+}
+
+static void print_options(void)
+{
+    text t = { .len = 0 };
+    put_str(&t, "bimp " BIMP_VERSION ": loaded; align ");
+    put_uint(&t, GRANULE, 10, 0);
+    put_str(&t, ", chunk ");
+    put_human(&t, CHUNK, true);
+#ifdef BIMP_SINGLE_THREADED
+    put_str(&t, ", single-threaded");
+#endif
+#ifdef BIMP_SET_ERRNO
+    put_str(&t, ", BIMP_SET_ERRNO");
+#endif
+#ifdef BIMP_DEBUG
+    put_str(&t, ", debug checks");
+#endif
+    put_line(&t);
+    for (size_t k = 0; k < OPTION_COUNT; k++) {
+        put_str(&t, "bimp: ");
+        put_str(&t, options[k].name);
+        put_column(&t, 28);
+        put_str(&t, "= ");
+        put_uint(&t, *options[k].value, 10, 0);
+        put_column(&t, 42);
+        put_str(&t, options[k].meaning);
+        put_line(&t);
+    }
+}
 
 /* Break space kept beyond the last chunk in use before the break shrinks. */
 #define BREAK_SLACK (4 * CHUNK)
@@ -616,6 +773,7 @@ static bool grow_segments(void)
         if (at && mark_units(at, step, U_CHUNK)) {
             g.carve_end = g.brk_end = at + step;
             g.segment_bytes += step;
+            g.brk_grows++;
             note_break();
             return true;
         }
@@ -631,6 +789,7 @@ static bool grow_segments(void)
     g.carve = p;
     g.carve_end = p + step;
     g.segment_bytes += step;
+    fetch_add(&g.maps, 1);
     return true;
 }
 
@@ -672,6 +831,7 @@ static void purge_chunk(chunk *c)
 {
     size_t page = os_page_size();
     os_purge((char *)c + page, CHUNK - page);
+    fetch_add(&g.purges, 1);
     c->purged = true;
     c->hwm = (char *)c + page;
     g.hot_count--;
@@ -694,6 +854,7 @@ static void shrink_break(size_t slack)
         g.brk_end -= cut;
         note_break();
         if (os_heap_shrink(end, cut) == 0) {
+            g.brk_shrinks++;
             mark_units(g.brk_end, cut, U_NONE);
             g.carve_end = g.brk_end;
             g.segment_bytes -= cut;
@@ -712,7 +873,7 @@ static void maintain_pool(uint64_t now)
     if (now && now == g.maintained_ms)
         return;
     g.maintained_ms = now;
-    size_t keep = pool_hot_max;
+    size_t keep = pool_keep_bytes / CHUNK;
     for (chunk *c = g.pool_last; c && g.hot_count; c = c->prev) {
         if (c->purged)
             continue;
@@ -739,6 +900,8 @@ static chunk *take_chunk(heap *h)
         c = (chunk *)g.carve;
         g.carve += CHUNK;
         c->hwm = first_of(c);
+        if (g.segment_bytes > g.peak_segment_bytes)
+            g.peak_segment_bytes = g.segment_bytes;
     }
     if (c)
         c->state = CH_FULL;
@@ -771,6 +934,7 @@ static void release_chunk(heap *h, chunk *c)
     c->owner = NULL;
     uint64_t now = os_now_ms();
     lock(&g.lock);
+    g.chunk_resets++;
     c->state = CH_FREE;
     c->released_ms = now;
     pool_insert(c);
@@ -860,6 +1024,7 @@ static void *carve(heap *h, block *b, size_t have, size_t stride)
     }
     store_relaxed(&b->info, info_make(stride, B_INUSE));
     h->in_use += stride;
+    h->n.refit++;
     return payload_of(b);
 }
 
@@ -899,6 +1064,7 @@ static inline void *take_exact(heap *h, block *b, size_t stride)
     h->binned -= stride;
     store_relaxed(&b->info, info_make(stride, B_INUSE));
     h->in_use += stride;
+    h->n.exact++;
     if (DEBUG_CHECKS)
         check_chunk(chunk_of(b));
     return payload_of(b);
@@ -928,6 +1094,7 @@ static inline void *push_live(heap *h, chunk *c, size_t stride)
 {
     block *b = push(c, stride, B_INUSE);
     h->in_use += stride;
+    h->n.bumped++;
     if (DEBUG_CHECKS)
         check_chunk(c);
     return payload_of(b);
@@ -945,6 +1112,7 @@ static inline void lower_cursor(chunk *c, char *to)
 static NOINLINE void pop_free(heap *h, chunk *c, block *p)
 {
     unbin(h, p);
+    h->n.swept++;
     c->cursor = (char *)p;
     c->top = p->prev ? before(p) : p;
 }
@@ -969,6 +1137,8 @@ static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
  * free neighbours and bin the result. */
 static void free_below(heap *h, block *b, size_t stride)
 {
+    h->n.below++;
+    h->n.below_bytes += stride;
     store_relaxed(&b->info, info_make(stride, B_BINNED)); /* stays so if merged into p */
     if (b->prev) {
         block *p = before(b);
@@ -1035,6 +1205,8 @@ static inline void free_local(heap *h, chunk *c, block *b, uint32_t info)
     if (b != c->top) {
         free_below(h, b, stride);
     } else {
+        h->n.pops++;
+        h->n.pop_bytes += stride;
         pop_top(h, c, b, info);
         if (UNLIKELY(c != h->cur)) {
             if (DEBUG_CHECKS)
@@ -1182,6 +1354,7 @@ static void *huge_place(char *map, size_t len, size_t off)
     b->prev = (uint32_t)off;
     store_relaxed(&b->info, B_HUGE | B_INUSE);
     count_huge(len, +1);
+    fetch_add(&g.huge_allocs, 1);
     return payload_of(b);
 }
 
@@ -1192,6 +1365,7 @@ static void *huge_alloc(size_t n, size_t align)
     size_t off = huge_offset(align);
     size_t len = off <= UINT32_MAX ? huge_length(off, n) : 0;
     char *map = len ? os_map(len, align > CHUNK ? align : CHUNK) : NULL;
+    fetch_add(&g.maps, 1);
     if (map && !mark_units(map, len, U_HUGE_START)) {
         os_unmap(map, len);
         map = NULL;
@@ -1222,6 +1396,9 @@ static void huge_free(block *b, const char *function)
     count_huge(len, -1);
     mark_units(map, len, U_HUGE_FREED);
     os_unmap(map, len);
+    fetch_add(&g.huge_frees, 1);
+    fetch_add(&g.huge_freed_bytes, len);
+    fetch_add(&g.unmaps, 1);
 }
 
 /* Resize a huge block in its mapping's place or by moving the mapping; NULL
@@ -1309,6 +1486,20 @@ static void register_heap(heap *h)
 #endif
 }
 
+/* Options are read once the environment exists: at the first allocation,
+ * or, if that came too early in start-up, at the first slow path after. */
+static NOINLINE void take_options(void)
+{
+    lock(&g.lock);
+    bool first = !g.options_read;
+    if (first)
+        read_options();
+    first &= g.options_read;
+    unlock(&g.lock);
+    if (first && opt_verbose)
+        print_options();
+}
+
 static void initialise(void)
 {
     lock(&g.lock);
@@ -1322,6 +1513,7 @@ static void initialise(void)
 #endif
     }
     unlock(&g.lock);
+    take_options();
 }
 
 /* Give the calling thread a heap: an orphan if there is one, else a new one.
@@ -1338,10 +1530,12 @@ static heap *attach_heap(void)
         lock(&h->lock);
         store_relaxed(&h->state, H_OWNED);
         unlock(&h->lock);
+        fetch_add(&g.heaps_adopted, 1);
     } else {
         h = new_heap();
         if (!h)
             return NULL;
+        fetch_add(&g.heaps_made, 1);
         h->cur = &empty_chunk; /* the rest is zero: fresh mapping */
         register_heap(h);
     }
@@ -1385,6 +1579,11 @@ static NOINLINE void free_remote(chunk *c, block *b, const char *function)
     uint32_t old = fetch_or(&b->info, (uint32_t)B_REMOTE);
     if (!(old & B_INUSE) || (old & B_REMOTE))
         fatal("double free of", payload_of(b), function);
+    heap *me = my_heap();
+    if (me != &unattached_heap && me != &exited_heap) {
+        me->n.remote++;
+        me->n.remote_bytes += stride_of(old);
+    }
     if (load_relaxed(&owner->state) == H_ORPHAN) {
         lock(&owner->lock);
         if (load_relaxed(&owner->state) == H_ORPHAN) {
@@ -1418,6 +1617,8 @@ static void *alloc_slow(size_t n, size_t align)
         errno = ENOMEM;
         return NULL;
     }
+    if (UNLIKELY(!g.options_read))
+        take_options();
     bool aligned = align > GRANULE;
     if ((n > huge_threshold && n > SMALL_MAX) ||
         (aligned && (align > CHUNK / 8 || n + align > huge_threshold)))
@@ -1706,28 +1907,146 @@ static bool mul_overflows(size_t a, size_t b, size_t *out)
 /* Core: statistics and trimming                                            */
 /* ======================================================================== */
 
-typedef struct {
-    size_t segment_bytes, pool_bytes, in_use, binned, huge_count, huge_bytes, huge_peak_count,
-        huge_peak_bytes, free_chunks;
-} totals;
-
-static totals collect(void)
+/* Everything bimp_stats reports, gathered from every heap and the globals. */
+static void gather(struct bimp_stats *st)
 {
-    totals t = { 0 };
+    memset(st, 0, sizeof *st);
+    counts n = { 0 };
     for (heap *h = load_relaxed(&g.all_heaps); h; h = h->next_all) {
-        t.in_use += h->in_use;
-        t.binned += h->binned;
+        st->in_use_bytes += h->in_use;
+        st->binned_bytes += h->binned;
+        n.bumped += h->n.bumped;
+        n.exact += h->n.exact;
+        n.refit += h->n.refit;
+        n.pops += h->n.pops;
+        n.pop_bytes += h->n.pop_bytes;
+        n.swept += h->n.swept;
+        n.below += h->n.below;
+        n.below_bytes += h->n.below_bytes;
+        n.remote += h->n.remote;
+        n.remote_bytes += h->n.remote_bytes;
     }
+    st->bumped = n.bumped;
+    st->reused_exact = n.exact;
+    st->reused_split = n.refit;
+    st->top_pops = n.pops;
+    st->popped_bytes = n.pop_bytes;
+    st->swept_blocks = n.swept;
+    st->frees_below_top = n.below;
+    st->below_top_bytes = n.below_bytes;
+    st->remote_frees = n.remote;
+    st->remote_bytes = n.remote_bytes;
     lock(&g.lock);
-    t.segment_bytes = g.segment_bytes;
-    t.free_chunks = g.pool_count;
-    t.pool_bytes = g.hot_count * CHUNK;
+    st->chunk_bytes = g.segment_bytes;
+    st->peak_chunk_bytes = g.peak_segment_bytes;
+    st->free_chunks = g.pool_count;
+    st->chunk_resets = g.chunk_resets;
+    st->brk_grows = g.brk_grows;
+    st->brk_shrinks = g.brk_shrinks;
+    st->heaps_made = g.heaps_made;
+    st->heaps_adopted = g.heaps_adopted;
     unlock(&g.lock);
-    t.huge_count = load_relaxed(&g.huge_count);
-    t.huge_bytes = load_relaxed(&g.huge_bytes);
-    t.huge_peak_count = load_relaxed(&g.huge_peak_count);
-    t.huge_peak_bytes = load_relaxed(&g.huge_peak_bytes);
-    return t;
+    st->huge_allocations = load_relaxed(&g.huge_allocs);
+    st->huge_frees = load_relaxed(&g.huge_frees);
+    st->huge_freed_bytes = load_relaxed(&g.huge_freed_bytes);
+    st->huge_bytes = load_relaxed(&g.huge_bytes);
+    st->peak_huge_bytes = load_relaxed(&g.huge_peak_bytes);
+    st->maps = load_relaxed(&g.maps);
+    st->unmaps = load_relaxed(&g.unmaps);
+    st->purges = load_relaxed(&g.purges);
+    st->allocations = st->bumped + st->reused_exact + st->reused_split + st->huge_allocations;
+    st->frees = st->top_pops + st->frees_below_top + st->huge_frees;
+}
+
+/* One labelled line of the statistics: label, count, bytes, remark. */
+static void stat_line(text *t, int fd, const char *label, size_t count, const char *noun,
+                      size_t bytes, const char *remark)
+{
+    put_str(t, "bimp:   ");
+    put_str(t, label);
+    put_column(t, 40);
+    if (count != SIZE_MAX)
+        put_human(t, count, false);
+    put_str(t, noun);
+    put_column(t, 50);
+    if (bytes != SIZE_MAX)
+        put_human(t, bytes, true);
+    if (remark) {
+        put_column(t, 62);
+        put_str(t, remark);
+    }
+    put_line_to(t, fd);
+}
+
+/* How stack-shaped the program is: the share of frees that popped a top. */
+static const char *verdict_of(const struct bimp_stats *st, size_t *percent)
+{
+    size_t frees = st->top_pops + st->frees_below_top;
+    *percent = frees ? st->top_pops * 100 / frees : 0;
+    if (!frees)
+        return "nothing was freed";
+    if (*percent >= 90)
+        return "stack-shaped: nearly every free popped the top of a stack";
+    if (*percent >= 50)
+        return "mostly stack-shaped: most frees popped the top of a stack";
+    if (*percent >= 10)
+        return "partly stack-shaped: reuse below the tops did much of the work";
+    return "not stack-shaped: reuse below the tops did the work";
+}
+
+static void print_stats(int fd)
+{
+    struct bimp_stats st;
+    gather(&st);
+    text t = { .len = 0 };
+    char remark[96];
+    put_str(&t, "bimp " BIMP_VERSION ": statistics");
+    put_line_to(&t, fd);
+    stat_line(&t, fd, "allocations", st.allocations, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "  pushed on a top", st.bumped, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "  reused, exact size", st.reused_exact, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "  reused, split", st.reused_split, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "  huge (own mapping)", st.huge_allocations, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "frees; memory came back by", st.frees, "", SIZE_MAX, NULL);
+    text r = { .len = 0 };
+    put_str(&r, "swept ");
+    put_human(&r, st.swept_blocks, false);
+    put_str(&r, " freed blocks behind them");
+    size_t n = r.len < sizeof remark - 1 ? r.len : sizeof remark - 1;
+    memcpy(remark, r.buf, n);
+    remark[n] = 0;
+    stat_line(&t, fd, "  top-of-stack pops", st.top_pops, "", st.popped_bytes, remark);
+    stat_line(&t, fd, "  reuse below the top", st.frees_below_top, "", st.below_top_bytes, NULL);
+    stat_line(&t, fd, "  frees from other threads", st.remote_frees, "", st.remote_bytes, NULL);
+    stat_line(&t, fd, "  whole-chunk resets", st.chunk_resets, "", st.chunk_resets * CHUNK, NULL);
+    stat_line(&t, fd, "  huge unmaps", st.huge_frees, "", st.huge_freed_bytes, NULL);
+    stat_line(&t, fd, "in use now", SIZE_MAX, "", st.in_use_bytes, NULL);
+    stat_line(&t, fd, "chunks from the OS now", st.chunk_bytes / CHUNK, "", st.chunk_bytes, NULL);
+    stat_line(&t, fd, "  at the peak", st.peak_chunk_bytes / CHUNK, "", st.peak_chunk_bytes, NULL);
+    stat_line(&t, fd, "huge blocks now", load_relaxed(&g.huge_count), "", st.huge_bytes, NULL);
+    stat_line(&t, fd, "  at the peak", load_relaxed(&g.huge_peak_count), "", st.peak_huge_bytes, NULL);
+    stat_line(&t, fd, "system calls: brk grow", st.brk_grows, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "  brk shrink", st.brk_shrinks, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "  mmap", st.maps, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "  munmap", st.unmaps, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "  madvise (purges)", st.purges, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "thread heaps made", st.heaps_made, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "  adopted from exited threads", st.heaps_adopted, "", SIZE_MAX, NULL);
+    size_t percent;
+    const char *verdict = verdict_of(&st, &percent);
+    put_str(&t, "bimp: verdict: ");
+    put_str(&t, verdict);
+    put_str(&t, " (");
+    put_uint(&t, percent, 10, 0);
+    put_str(&t, "% of frees popped a top)");
+    put_line_to(&t, fd);
+}
+
+/* BIMP_SHOW_STATS: the statistics when the program ends. */
+static DESTRUCTOR void show_stats_at_exit(void)
+{
+    if (opt_show_stats)
+        print_stats(2);
 }
 
 /* Give back the whole pages inside h's large free blocks; true if any. */
@@ -1741,6 +2060,7 @@ static bool purge_free_runs(heap *h)
             uintptr_t to = ((uintptr_t)b + stride_of(load_relaxed(&b->info))) & ~(page - 1);
             if (to > from) {
                 os_purge((void *)from, to - from);
+                fetch_add(&g.purges, 1);
                 any = true;
             }
         }
@@ -1913,16 +2233,17 @@ EXPORT int API(malloc_trim)(size_t pad)
 
 EXPORT struct mallinfo2 API(mallinfo2)(void)
 {
-    totals t = collect();
+    struct bimp_stats st;
+    gather(&st);
     struct mallinfo2 mi = { 0 };
-    mi.arena = t.segment_bytes;
-    mi.ordblks = t.free_chunks;
-    mi.hblks = t.huge_count;
-    mi.hblkhd = t.huge_bytes;
-    mi.usmblks = 0;
-    mi.uordblks = t.in_use;
-    mi.fordblks = t.segment_bytes - t.in_use;
-    mi.keepcost = t.pool_bytes;
+    mi.arena = st.chunk_bytes;
+    mi.ordblks = st.free_chunks;
+    mi.hblks = load_relaxed(&g.huge_count);
+    mi.hblkhd = st.huge_bytes;
+    mi.uordblks = st.in_use_bytes;
+    mi.fordblks = st.chunk_bytes - st.in_use_bytes;
+    mi.fsmblks = st.binned_bytes;
+    mi.keepcost = st.free_chunks * CHUNK;
     return mi;
 }
 
@@ -1932,7 +2253,7 @@ EXPORT struct mallinfo API(mallinfo)(void)
     struct mallinfo mi = {
         .arena = (int)m.arena, .ordblks = (int)m.ordblks, .hblks = (int)m.hblks,
         .hblkhd = (int)m.hblkhd, .uordblks = (int)m.uordblks, .fordblks = (int)m.fordblks,
-        .keepcost = (int)m.keepcost,
+        .fsmblks = (int)m.fsmblks, .keepcost = (int)m.keepcost,
     };
     return mi;
 }
@@ -1941,16 +2262,17 @@ EXPORT struct mallinfo API(mallinfo)(void)
 EXPORT void API(malloc_stats)(void)
 {
     int saved = errno;
-    totals t = collect();
+    struct bimp_stats st;
+    gather(&st);
     text out = { .len = 0 };
     struct { const char *label; size_t value; } rows[] = {
-        { "system bytes     = ", t.segment_bytes },
-        { "in use bytes     = ", t.in_use },
+        { "system bytes     = ", st.chunk_bytes },
+        { "in use bytes     = ", st.in_use_bytes },
         { NULL, 0 },
-        { "system bytes     = ", t.segment_bytes + t.huge_bytes },
-        { "in use bytes     = ", t.in_use + t.huge_bytes },
-        { "max mmap regions = ", t.huge_peak_count },
-        { "max mmap bytes   = ", t.huge_peak_bytes },
+        { "system bytes     = ", st.chunk_bytes + st.huge_bytes },
+        { "in use bytes     = ", st.in_use_bytes + st.huge_bytes },
+        { "max mmap regions = ", load_relaxed(&g.huge_peak_count) },
+        { "max mmap bytes   = ", st.peak_huge_bytes },
     };
     put_str(&out, "Arena 0:");
     put_line(&out);
@@ -1966,6 +2288,55 @@ EXPORT void API(malloc_stats)(void)
     errno = saved;
 }
 
+/* glibc's XML shape, Bimp's numbers. */
+EXPORT int API(malloc_info)(int options, FILE *fp)
+{
+    if (options != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct bimp_stats st;
+    gather(&st);
+    text t = { .len = 0 };
+    struct { const char *open; size_t a; const char *mid; size_t b; } rows[] = {
+        { "<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n</sizes>\n<total type=\"fast\" count=\"", 0, "\" size=\"", 0 },
+        { "\"/>\n<total type=\"rest\" count=\"", st.free_chunks, "\" size=\"", st.binned_bytes + st.free_chunks * CHUNK },
+        { "\"/>\n<system type=\"current\" size=\"", st.chunk_bytes, "\"/>\n<system type=\"max\" size=\"", st.peak_chunk_bytes },
+        { "\"/>\n<aspace type=\"total\" size=\"", st.chunk_bytes, "\"/>\n<aspace type=\"mprotect\" size=\"", st.chunk_bytes },
+        { "\"/>\n</heap>\n<total type=\"fast\" count=\"", 0, "\" size=\"", 0 },
+        { "\"/>\n<total type=\"rest\" count=\"", st.free_chunks, "\" size=\"", st.binned_bytes + st.free_chunks * CHUNK },
+        { "\"/>\n<total type=\"mmap\" count=\"", load_relaxed(&g.huge_count), "\" size=\"", st.huge_bytes },
+        { "\"/>\n<system type=\"current\" size=\"", st.chunk_bytes + st.huge_bytes, "\"/>\n<system type=\"max\" size=\"", st.peak_chunk_bytes + st.peak_huge_bytes },
+        { "\"/>\n<aspace type=\"total\" size=\"", st.chunk_bytes + st.huge_bytes, "\"/>\n<aspace type=\"mprotect\" size=\"", st.chunk_bytes + st.huge_bytes },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        put_str(&t, rows[i].open);
+        put_uint(&t, rows[i].a, 10, 0);
+        put_str(&t, rows[i].mid);
+        put_uint(&t, rows[i].b, 10, 0);
+        if (t.len > sizeof t.buf - 128) {
+            fwrite(t.buf, 1, t.len, fp);
+            t.len = 0;
+        }
+    }
+    put_str(&t, "\"/>\n</malloc>\n");
+    fwrite(t.buf, 1, t.len, fp);
+    return 0;
+}
+
+EXPORT int bimp_stats(struct bimp_stats *stats)
+{
+    gather(stats);
+    return 0;
+}
+
+EXPORT void bimp_print_stats(int fd)
+{
+    int saved = errno;
+    print_stats(fd);
+    errno = saved;
+}
+
 EXPORT int API(mallopt)(int param, int value)
 {
     switch (param) {
@@ -1977,7 +2348,7 @@ EXPORT int API(mallopt)(int param, int value)
     case M_TRIM_THRESHOLD:
         if (value < 0)
             return 0;
-        pool_hot_max = (size_t)value / CHUNK;
+        pool_keep_bytes = (size_t)value;
         return 1;
     default:
         return 0;

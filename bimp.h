@@ -1,14 +1,70 @@
 /* bimp.h - Bimp, a bump allocator that is a drop-in malloc replacement.
  *
  * Programs need no header to use Bimp: preloading libbimp.so replaces the C
- * library's malloc family.  This header declares what Bimp adds beside it.
+ * library's malloc family.  This header declares what Bimp adds beside it:
+ * its version and its statistics.  Link with -lbimp (see `pkg-config bimp`).
  */
 #ifndef BIMP_H
 #define BIMP_H
 
+#include <stddef.h>
+
 #define BIMP_VERSION_MAJOR 0
-#define BIMP_VERSION_MINOR 1
+#define BIMP_VERSION_MINOR 2
 #define BIMP_VERSION_PATCH 0
-#define BIMP_VERSION "0.1.0"
+#define BIMP_VERSION "0.2.0"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What Bimp did so far, for the whole process.  Counts of other threads'
+ * operations are read without stopping them, so they may lag a little. */
+struct bimp_stats {
+    /* Allocations, by where the block came from. */
+    size_t allocations;     /* all of them, huge ones included */
+    size_t bumped;          /* pushed on top of a chunk's stack */
+    size_t reused_exact;    /* an exact-size block freed below a top */
+    size_t reused_split;    /* part of a larger block freed below a top */
+    size_t huge_allocations; /* a mapping of their own */
+
+    /* Frees, by how the memory came back. */
+    size_t frees;           /* all of them */
+    size_t top_pops;        /* the freed block was the top of its stack */
+    size_t popped_bytes;    /* bytes of those blocks */
+    size_t swept_blocks;    /* freed blocks right behind a top, popped with it */
+    size_t frees_below_top; /* merged with free neighbours and binned for reuse */
+    size_t below_top_bytes;
+    size_t remote_frees;    /* of a block another thread allocated */
+    size_t remote_bytes;
+    size_t huge_frees;      /* huge blocks unmapped */
+    size_t huge_freed_bytes;
+    size_t chunk_resets;    /* chunks whose last block was freed, reset whole */
+
+    /* Memory. */
+    size_t in_use_bytes;    /* blocks in use now (with their headers) */
+    size_t binned_bytes;    /* free blocks below the tops, ready for reuse */
+    size_t chunk_bytes;     /* taken from the OS for chunks now */
+    size_t peak_chunk_bytes;
+    size_t free_chunks;     /* chunks in the pool */
+    size_t huge_bytes;      /* mapped for huge blocks now */
+    size_t peak_huge_bytes;
+
+    /* The operating system. */
+    size_t brk_grows, brk_shrinks, maps, unmaps, purges;
+
+    /* Threads. */
+    size_t heaps_made, heaps_adopted;
+};
+
+/* Fill *stats; returns 0. */
+int bimp_stats(struct bimp_stats *stats);
+
+/* Write the statistics, in a form meant for people, to file descriptor fd. */
+void bimp_print_stats(int fd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

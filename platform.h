@@ -58,12 +58,15 @@ int os_thread_init(void (*on_exit)(void *arg),
                    void (*prepare)(void), void (*parent)(void), void (*child)(void));
 void os_thread_arm(void *arg);
 
-/* A variable of the environment, read without allocating; NULL if unset or
- * if the program runs with elevated privileges (setuid, setgid). */
-const char *os_getenv(const char *name);
+/* The i-th "NAME=value" string of the environment, read without allocating;
+ * NULL past the last one, and always NULL if the program runs with elevated
+ * privileges (setuid, setgid).  *ready is false if the environment is not
+ * set up yet (early in start-up). */
+const char *os_environ(size_t i, int *ready);
 
-/* Write a message to standard error and, for os_fatal, abort the process. */
-void os_write_error(const char *msg, size_t len);
+/* Write all of a message to file descriptor fd, ignoring errors. */
+void os_write(int fd, const char *msg, size_t len);
+/* Abort the process. */
 _Noreturn void os_fatal(void);
 
 #endif

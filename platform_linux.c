@@ -141,21 +141,22 @@ void os_thread_arm(void *arg)
     pthread_setspecific(exit_key, arg);
 }
 
-const char *os_getenv(const char *name)
+const char *os_environ(size_t i, int *ready)
 {
-    if (getauxval(AT_SECURE))
+    char **env = environ;
+    *ready = env != NULL;
+    if (!env || getauxval(AT_SECURE))
         return NULL;
-    size_t n = strlen(name);
-    for (char **e = environ; e && *e; e++)
-        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-            return *e + n + 1;
-    return NULL;
+    for (size_t k = 0; k < i; k++)
+        if (!env[k])
+            return NULL;
+    return env[i];
 }
 
-void os_write_error(const char *msg, size_t len)
+void os_write(int fd, const char *msg, size_t len)
 {
     while (len > 0) {
-        ssize_t n = write(STDERR_FILENO, msg, len);
+        ssize_t n = write(fd, msg, len);
         if (n <= 0 && errno != EINTR)
             return;
         if (n > 0) {
