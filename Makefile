@@ -1,6 +1,8 @@
 # Bimp: `make` builds the library, `make test` runs every test, `make debug`
 # builds the library with its invariant checkers on after every operation.
 
+VERSION := $(shell sed -n 's/^\#define BIMP_VERSION "\(.*\)"/\1/p' bimp.h)
+VERSION_MAJOR := $(firstword $(subst ., ,$(VERSION)))
 UNAME := $(shell uname -s)
 ifeq ($(UNAME),Darwin)
   PLATFORM := platform_mac.c
@@ -9,7 +11,7 @@ ifeq ($(UNAME),Darwin)
 else
   PLATFORM := platform_linux.c
   LIB := libbimp.so
-  LIBFLAGS := -shared -Wl,-soname,libbimp.so
+  LIBFLAGS := -shared -Wl,-soname,libbimp.so.$(VERSION_MAJOR)
 endif
 
 CC ?= cc
@@ -54,5 +56,8 @@ bench: all
 
 clean:
 	rm -rf $(LIB) build tests/build bench/build
+
+# make install / uninstall (PREFIX, DESTDIR): see install.mk
+-include install.mk
 
 .PHONY: all debug variants test bench clean
