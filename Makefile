@@ -26,7 +26,7 @@ HEADERS := bimp.h platform.h
 
 all: $(LIB)
 
-$(LIB): $(SOURCES) $(HEADERS)
+$(LIB): $(SOURCES) $(HEADERS) Makefile
 	$(CC) $(BIMP_CFLAGS) $(CFLAGS) $(LIBFLAGS) -o $@ $(SOURCES) -pthread
 
 # Variant builds used by the tests: build/<name>/libbimp.so
@@ -40,7 +40,7 @@ VARIANT_FLAGS_seterrno := -DBIMP_SET_ERRNO
 VARIANT_FLAGS_single := -DBIMP_SINGLE_THREADED
 VARIANT_FLAGS_prefix := -DBIMP_PREFIX
 
-build/%/$(LIB): $(SOURCES) $(HEADERS)
+build/%/$(LIB): $(SOURCES) $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(BIMP_CFLAGS) $(CFLAGS) $(VARIANT_FLAGS_$*) $(LIBFLAGS) -o $@ $(SOURCES) -pthread
 

@@ -556,6 +556,7 @@ static void check_heap(heap *h)
 #define HUGE_THRESHOLD_MAX (CHUNK / 2)
 
 static size_t opt_verbose, opt_show_stats;
+static int stats_fd = 2; /* a copy of stderr: some programs close theirs before exit */
 /* Requests above this many bytes get a mapping of their own; at most half a
  * chunk, so a chunk holds two, and never below SMALL_MAX. */
 static size_t huge_threshold = HUGE_THRESHOLD_MAX;
@@ -660,6 +661,7 @@ static void print_options(void)
         put_column(&t, 28);
         put_str(&t, "= ");
         put_uint(&t, *options[k].value, 10, 0);
+        put_str(&t, " ");
         put_column(&t, 42);
         put_str(&t, options[k].meaning);
         put_line(&t);
@@ -1498,6 +1500,8 @@ static NOINLINE void take_options(void)
     unlock(&g.lock);
     if (first && opt_verbose)
         print_options();
+    if (first && opt_show_stats)
+        stats_fd = os_copy_stderr();
 }
 
 static void initialise(void)
@@ -2046,7 +2050,7 @@ static void print_stats(int fd)
 static DESTRUCTOR void show_stats_at_exit(void)
 {
     if (opt_show_stats)
-        print_stats(2);
+        print_stats(stats_fd);
 }
 
 /* Give back the whole pages inside h's large free blocks; true if any. */

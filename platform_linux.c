@@ -3,6 +3,7 @@
 #include "platform.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -164,6 +165,12 @@ void os_write(int fd, const char *msg, size_t len)
             len -= (size_t)n;
         }
     }
+}
+
+int os_copy_stderr(void)
+{
+    int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    return fd < 0 ? STDERR_FILENO : fd;
 }
 
 _Noreturn void os_fatal(void)

@@ -14,6 +14,7 @@
 
 #include <crt_externs.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc/malloc.h>
 #include <os/lock.h>
 #include <pthread.h>
@@ -161,6 +162,12 @@ void os_write(int fd, const char *msg, size_t len)
             len -= (size_t)n;
         }
     }
+}
+
+int os_copy_stderr(void)
+{
+    int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    return fd < 0 ? STDERR_FILENO : fd;
 }
 
 _Noreturn void os_fatal(void)
