@@ -563,6 +563,9 @@ static size_t huge_threshold = HUGE_THRESHOLD_MAX;
 /* Bytes of free chunks kept with their pages at most, and for how long. */
 static size_t pool_keep_bytes = 8 * CHUNK;
 static size_t purge_delay_ms = 10;
+/* Freed huge mappings kept for reuse: how many bytes at most, how long. */
+static size_t huge_cache_max = (size_t)128 << 20;
+static size_t huge_delay_ms = 1000;
 
 static const struct option {
     const char *name;
@@ -576,7 +579,9 @@ static const struct option {
       "bytes above which a request gets a mapping of its own" },
     { "BIMP_TRIM_THRESHOLD", &pool_keep_bytes, (size_t)1 << 40,
       "bytes of free chunks kept with their pages" },
-    { "BIMP_PURGE_DELAY", &purge_delay_ms, 3600000, "milliseconds before a free chunk's pages go back" },
+    { "BIMP_PURGE_DELAY", &purge_delay_ms, 3600000, "milliseconds a free chunk keeps its pages" },
+    { "BIMP_HUGE_CACHE", &huge_cache_max, (size_t)1 << 40, "bytes of freed huge blocks kept for reuse" },
+    { "BIMP_HUGE_DELAY", &huge_delay_ms, 3600000, "milliseconds a freed huge block is kept" },
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -1360,13 +1365,119 @@ static void *huge_place(char *map, size_t len, size_t off)
     return payload_of(b);
 }
 
-static void *huge_alloc(size_t n, size_t align)
+/* Recently freed huge mappings, kept for BIMP_HUGE_DELAY for the next huge
+ * request: a fresh mapping costs a page fault and a page of zeroing for
+ * every page the program touches, a reused one nothing. */
+#define HUGE_CACHE_SLOTS 8
+static struct {
+    lock_t lock;
+    size_t count, bytes;
+    struct {
+        char *map;
+        size_t len;
+        uint64_t freed_ms;
+    } slot[HUGE_CACHE_SLOTS];
+} huge_cache;
+
+static void uncache(size_t i)
+{
+    huge_cache.bytes -= huge_cache.slot[i].len;
+    huge_cache.slot[i] = huge_cache.slot[--huge_cache.count];
+}
+
+/* Unmap the cached mappings older than the purge delay (all if now is 0). */
+static void expire_huge(uint64_t now)
+{
+    for (size_t i = 0; i < huge_cache.count;) {
+        if (now && now < huge_cache.slot[i].freed_ms + huge_delay_ms) {
+            i++;
+            continue;
+        }
+        os_unmap(huge_cache.slot[i].map, huge_cache.slot[i].len);
+        fetch_add(&g.unmaps, 1);
+        uncache(i);
+    }
+}
+
+/* A cached mapping made len bytes long: the smallest that is long enough,
+ * its tail cut off, else the largest, grown (its pages stay present). */
+static char *reuse_huge(size_t *lenp)
+{
+    size_t len = *lenp;
+    lock(&huge_cache.lock);
+    expire_huge(os_now_ms());
+    size_t best = HUGE_CACHE_SLOTS;
+    for (size_t i = 0; i < huge_cache.count; i++) {
+        size_t have = huge_cache.slot[i].len, best_have = best < HUGE_CACHE_SLOTS ? huge_cache.slot[best].len : 0;
+        bool better = best == HUGE_CACHE_SLOTS ||
+                      (have >= len ? best_have < len || have < best_have : best_have < len && have > best_have);
+        if (better)
+            best = i;
+    }
+    char *map = NULL;
+    size_t have = 0;
+    if (best != HUGE_CACHE_SLOTS) {
+        map = huge_cache.slot[best].map;
+        have = huge_cache.slot[best].len;
+        uncache(best);
+    }
+    unlock(&huge_cache.lock);
+    if (map && have > 2 * len) {
+        os_unmap(map + len, have - len);
+    } else if (map && have < len) {
+        char *grown = os_remap(map, have, len, CHUNK);
+        if (!grown)
+            os_unmap(map, have);
+        map = grown;
+    } else if (map) {
+        *lenp = have; /* up to twice the request: all of it is the block's */
+    }
+    return map;
+}
+
+/* Keep a freed mapping for reuse; false if it does not fit the cache. */
+static bool cache_huge(char *map, size_t len)
+{
+    if (len > huge_cache_max / 2)
+        return false;
+    lock(&huge_cache.lock);
+    uint64_t now = os_now_ms();
+    expire_huge(now);
+    while (huge_cache.count > 0 &&
+           (huge_cache.count == HUGE_CACHE_SLOTS || huge_cache.bytes + len > huge_cache_max)) {
+        size_t oldest = 0;
+        for (size_t i = 1; i < huge_cache.count; i++)
+            if (huge_cache.slot[i].freed_ms < huge_cache.slot[oldest].freed_ms)
+                oldest = i;
+        os_unmap(huge_cache.slot[oldest].map, huge_cache.slot[oldest].len);
+        fetch_add(&g.unmaps, 1);
+        uncache(oldest);
+    }
+    huge_cache.slot[huge_cache.count].map = map;
+    huge_cache.slot[huge_cache.count].len = len;
+    huge_cache.slot[huge_cache.count].freed_ms = now;
+    huge_cache.count++;
+    huge_cache.bytes += len;
+    unlock(&huge_cache.lock);
+    return true;
+}
+
+/* A huge block of n bytes aligned to align; zeroed if `zero`. */
+static void *huge_alloc(size_t n, size_t align, bool zero)
 {
     if (align < GRANULE)
         align = GRANULE;
     size_t off = huge_offset(align);
     size_t len = off <= UINT32_MAX ? huge_length(off, n) : 0;
-    char *map = len ? os_map(len, align > CHUNK ? align : CHUNK) : NULL;
+    char *map = len && align <= CHUNK ? reuse_huge(&len) : NULL;
+    if (map) {
+        if (zero)
+            memset(map + off + HEADER, 0, n);
+        if (!mark_units(map, len, U_HUGE_START))
+            fatal("no memory left to map", map, "malloc");
+        return huge_place(map, len, off);
+    }
+    map = len ? os_map(len, align > CHUNK ? align : CHUNK) : NULL;
     fetch_add(&g.maps, 1);
     if (map && !mark_units(map, len, U_HUGE_START)) {
         os_unmap(map, len);
@@ -1397,10 +1508,12 @@ static void huge_free(block *b, const char *function)
     size_t len = *(size_t *)map;
     count_huge(len, -1);
     mark_units(map, len, U_HUGE_FREED);
-    os_unmap(map, len);
     fetch_add(&g.huge_frees, 1);
     fetch_add(&g.huge_freed_bytes, len);
-    fetch_add(&g.unmaps, 1);
+    if (!cache_huge(map, len)) {
+        os_unmap(map, len);
+        fetch_add(&g.unmaps, 1);
+    }
 }
 
 /* Resize a huge block in its mapping's place or by moving the mapping; NULL
@@ -1412,8 +1525,8 @@ static void *huge_resize(block *b, size_t n)
     size_t len = huge_length(off, n);
     if (!len)
         return NULL;
-    if (len == old_len)
-        return payload_of(b);
+    if (len == old_len || (len < old_len && len >= old_len / 2))
+        return payload_of(b); /* keep pages a later growth may want */
     char *moved = os_remap(map, old_len, len, CHUNK);
     if (!moved)
         return NULL;
@@ -1465,10 +1578,12 @@ static void before_fork(void)
     for (heap *h = load_relaxed(&g.all_heaps); h; h = h->next_all)
         lock(&h->lock);
     lock(&g.lock);
+    lock(&huge_cache.lock);
 }
 
 static void after_fork(void)
 {
+    unlock(&huge_cache.lock);
     unlock(&g.lock);
     for (heap *h = load_relaxed(&g.all_heaps); h; h = h->next_all)
         unlock(&h->lock);
@@ -1626,7 +1741,7 @@ static void *alloc_slow(size_t n, size_t align)
     bool aligned = align > GRANULE;
     if ((n > huge_threshold && n > SMALL_MAX) ||
         (aligned && (align > CHUNK / 8 || n + align > huge_threshold)))
-        return huge_alloc(n, align);
+        return huge_alloc(n, align, false);
     size_t stride = stride_for(n);
     heap *h = usable_heap();
     bool late = !h;
@@ -1779,7 +1894,7 @@ static void release_sized(void *p, size_t align, size_t size, const char *functi
     uint32_t info = load_relaxed(&b->info);
     bool fits_size;
     if (info & B_HUGE)
-        fits_size = size <= PTRDIFF_MAX && huge_length(b->prev, size) == *(size_t *)huge_map(b);
+        fits_size = size <= huge_usable(b) && 2 * huge_length(b->prev, size) >= *(size_t *)huge_map(b);
     else
         fits_size = size <= stride_of(info) - HEADER && stride_for(size) + MIN_STRIDE > stride_of(info);
     if (!fits_size)
@@ -1890,7 +2005,7 @@ static void *alloc_aligned(size_t align, size_t n)
 static void *alloc_zeroed(size_t n)
 {
     if (n > huge_threshold && n > SMALL_MAX)
-        return huge_alloc(n, GRANULE); /* fresh mappings are zero */
+        return huge_alloc(n, GRANULE, true);
     void *p = alloc(n);
     if (!p)
         return NULL;
@@ -2084,6 +2199,10 @@ static bool trim(void)
             h->cur = &empty_chunk;
         }
     }
+    lock(&huge_cache.lock);
+    released |= huge_cache.count > 0;
+    expire_huge(0);
+    unlock(&huge_cache.lock);
     lock(&g.lock);
     size_t hot = g.hot_count;
     char *brk = g.brk_end;
