@@ -11,7 +11,8 @@ ifeq ($(UNAME),Darwin)
 else
   PLATFORM := platform_linux.c
   LIB := libbimp.so
-  LIBFLAGS := -shared -Wl,-soname,libbimp.so.$(VERSION_MAJOR)
+  # nodelete: a thread may still run Bimp's exit hook after a dlclose.
+  LIBFLAGS := -shared -Wl,-soname,libbimp.so.$(VERSION_MAJOR) -Wl,-z,nodelete
 endif
 
 CC ?= cc

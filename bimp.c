@@ -113,6 +113,14 @@
 #define fetch_sub(p, v) atomic_fetch_sub_explicit(p, v, memory_order_relaxed)
 #define fetch_and(p, v) atomic_fetch_and_explicit(p, v, memory_order_acq_rel)
 #endif
+/* A counter written by one thread only and read by others: no atomic
+ * read-modify-write needed, just untorn loads and stores. */
+#define count(x, v) store_relaxed(&(x), load_relaxed(&(x)) + (v))
+#ifdef BIMP_SINGLE_THREADED
+#define load_acquire(p) (*(p))
+#else
+#define load_acquire(p) atomic_load_explicit(p, memory_order_acquire)
+#endif
 
 /* ======================================================================== */
 /* Block and chunk layout                                                   */
@@ -194,7 +202,7 @@ enum chunk_state { CH_CURRENT, CH_RESUME, CH_FULL, CH_FREE };
 typedef struct heap heap;
 
 typedef struct chunk {
-    heap *owner;
+    ATOMIC(heap *) owner; /* NULL while in the pool */
     char *cursor;     /* where the next block's header goes */
     block *top;       /* the top block, or == cursor when empty */
     char *end;        /* chunk + CHUNK */
@@ -303,10 +311,10 @@ enum heap_state { H_OWNED, H_ORPHAN };
 
 /* What a heap's owner did, for the statistics (bimp_stats). */
 typedef struct {
-    size_t bumped, exact, refit;             /* allocations: pushed, exact bin, split bin */
-    size_t pops, pop_bytes, swept;           /* frees of a top block; free blocks popped behind */
-    size_t below, below_bytes;               /* frees below the top */
-    size_t remote, remote_bytes;             /* frees this thread made of others' blocks */
+    ATOMIC(size_t) bumped, exact, refit;     /* allocations: pushed, exact bin, split bin */
+    ATOMIC(size_t) pops, pop_bytes, swept;   /* frees of a top block; free blocks popped behind */
+    ATOMIC(size_t) below, below_bytes;       /* frees below the top */
+    ATOMIC(size_t) remote, remote_bytes;     /* frees this thread made of others' blocks */
 } counts;
 
 struct heap {
@@ -315,8 +323,8 @@ struct heap {
     uint64_t nonempty[BITMAP_WORDS]; /* bit i: bins[i] is not empty */
     chunk *resume;        /* chunks with a large free tail */
     chunk *chunks;        /* every chunk this heap owns */
-    size_t in_use;        /* bytes of blocks in use (strides) */
-    size_t binned;        /* bytes of binned blocks */
+    ATOMIC(size_t) in_use; /* bytes of blocks in use (strides) */
+    ATOMIC(size_t) binned; /* bytes of binned blocks */
     ATOMIC(int) state;    /* enum heap_state */
     lock_t lock;          /* held while working on an orphaned heap */
     counts n;
@@ -371,11 +379,12 @@ static struct {
     char *meta, *meta_end;     /* space for heap structs */
     /* Huge blocks. */
     ATOMIC(size_t) huge_count, huge_bytes, huge_peak_count, huge_peak_bytes;
-    ATOMIC(size_t) huge_allocs, huge_frees, huge_freed_bytes;
+    ATOMIC(size_t) huge_allocs, huge_frees, huge_freed_bytes, huge_reused;
     /* Statistics of the rare paths; guarded by `lock` or atomic. */
-    size_t chunk_resets, brk_grows, brk_shrinks, peak_segment_bytes, heaps_made, heaps_adopted;
+    size_t chunk_resets, brk_grows, brk_shrinks, peak_segment_bytes;
+    ATOMIC(size_t) heaps_made, heaps_adopted;
     ATOMIC(size_t) maps, unmaps, purges;
-    bool options_read;
+    ATOMIC(int) options_read;
 } g;
 
 /* ======================================================================== */
@@ -478,7 +487,7 @@ static size_t check_chunk(chunk *c)
 {
     if (c == &empty_chunk)
         return 0;
-    heap *h = c->owner;
+    heap *h = load_relaxed(&c->owner);
     REQUIRE(c->end == (char *)c + CHUNK && c->state != CH_FREE, "chunk header", c);
     char *at = first_of(c), *prev = NULL;
     bool prev_free = false;
@@ -518,16 +527,16 @@ static size_t check_chunk(chunk *c)
 /* Every structure of a heap; the caller owns it. */
 static void check_heap(heap *h)
 {
-    REQUIRE(h->cur == &empty_chunk || (h->cur->owner == h && h->cur->state == CH_CURRENT),
+    REQUIRE(h->cur == &empty_chunk || (load_relaxed(&h->cur->owner) == h && h->cur->state == CH_CURRENT),
             "current chunk", h->cur);
     size_t binned = 0;
     for (chunk *c = h->chunks; c; c = c->next_own) {
-        REQUIRE(c->owner == h && (!c->next_own || c->next_own->prev_own == c), "chunk list", c);
+        REQUIRE(load_relaxed(&c->owner) == h && (!c->next_own || c->next_own->prev_own == c), "chunk list", c);
         REQUIRE(c->state != CH_CURRENT || c == h->cur, "one current chunk", c);
         binned += check_chunk(c);
     }
     for (chunk *c = h->resume; c; c = c->next) {
-        REQUIRE(c->owner == h && c->state == CH_RESUME && !chunk_empty(c), "resume list", c);
+        REQUIRE(load_relaxed(&c->owner) == h && c->state == CH_RESUME && !chunk_empty(c), "resume list", c);
         REQUIRE(!c->next || c->next->prev == c, "resume links", c);
     }
     size_t on_bins = 0;
@@ -538,7 +547,7 @@ static void check_heap(heap *h)
             uint32_t info = load_relaxed(&b->info);
             REQUIRE(info & B_BINNED && !(info & B_INUSE) && bin_of(stride_of(info)) == i,
                     "binned block's class", b);
-            REQUIRE(chunk_of(b)->owner == h, "binned block's heap", b);
+            REQUIRE(load_relaxed(&chunk_of(b)->owner) == h, "binned block's heap", b);
             on_bins += stride_of(info);
             REQUIRE(on_bins <= binned, "a block on two bins", b);
         }
@@ -640,7 +649,7 @@ static void read_options(void)
         else
             *o->value = value;
     }
-    g.options_read = ready;
+    store_relaxed(&g.options_read, ready);
 }
 
 static void print_options(void)
@@ -688,7 +697,7 @@ enum unit_kind { U_NONE, U_CHUNK, U_HUGE_START, U_HUGE, U_HUGE_FREED };
 #define LOG2_GRANULE __builtin_ctz(BIMP_ALIGN)
 
 /* Root of leaves of one byte (enum unit_kind) per CHUNK-sized unit. */
-static ATOMIC(uint8_t *) unit_map[ROOT_SIZE];
+static ATOMIC(ATOMIC(uint8_t) *) unit_map[ROOT_SIZE];
 static lock_t unit_map_lock;
 
 /* The break's chunks, for free's fast check: pointers p with
@@ -710,9 +719,9 @@ static unsigned unit_kind(uintptr_t a)
 #ifdef BIMP_SINGLE_THREADED
     uint8_t *leaf = unit_map[u >> LEAF_BITS];
 #else
-    uint8_t *leaf = atomic_load_explicit(&unit_map[u >> LEAF_BITS], memory_order_acquire);
+    ATOMIC(uint8_t) *leaf = atomic_load_explicit(&unit_map[u >> LEAF_BITS], memory_order_acquire);
 #endif
-    return leaf ? leaf[u & (((uintptr_t)1 << LEAF_BITS) - 1)] : U_NONE;
+    return leaf ? load_relaxed(&leaf[u & (((uintptr_t)1 << LEAF_BITS) - 1)]) : U_NONE;
 }
 
 /* Record [p, p + len), CHUNK-aligned, as `kind`; false if out of memory. */
@@ -722,7 +731,7 @@ static bool mark_units(void *p, size_t len, unsigned kind)
     if ((end - 1) >> LEAF_BITS >= ROOT_SIZE)
         return false;
     for (uintptr_t u = first; u < end; u++) {
-        uint8_t *leaf = load_relaxed(&unit_map[u >> LEAF_BITS]);
+        ATOMIC(uint8_t) *leaf = load_acquire(&unit_map[u >> LEAF_BITS]);
         if (!leaf) {
             lock(&unit_map_lock);
             leaf = load_relaxed(&unit_map[u >> LEAF_BITS]);
@@ -737,7 +746,8 @@ static bool mark_units(void *p, size_t len, unsigned kind)
 #endif
             unlock(&unit_map_lock);
         }
-        leaf[u & (((uintptr_t)1 << LEAF_BITS) - 1)] = (uint8_t)(u == first && kind == U_HUGE_START ? U_HUGE_START : kind == U_HUGE_START ? U_HUGE : kind);
+        uint8_t tag = (uint8_t)(kind == U_HUGE_START && u != first ? U_HUGE : kind);
+        store_relaxed(&leaf[u & (((uintptr_t)1 << LEAF_BITS) - 1)], tag);
     }
     return true;
 }
@@ -903,10 +913,10 @@ static chunk *take_chunk(heap *h)
         c = g.pool;
     if (c) {
         pool_remove(c);
-    } else if (g.carve + CHUNK <= g.carve_end || grow_segments()) {
+    } else if ((uintptr_t)g.carve_end - (uintptr_t)g.carve >= CHUNK || grow_segments()) {
         c = (chunk *)g.carve;
         g.carve += CHUNK;
-        c->hwm = first_of(c);
+        c->hwm = (char *)c + os_page_size(); /* it may be a purged chunk given back */
         if (g.segment_bytes > g.peak_segment_bytes)
             g.peak_segment_bytes = g.segment_bytes;
     }
@@ -915,7 +925,7 @@ static chunk *take_chunk(heap *h)
     unlock(&g.lock);
     if (!c)
         return NULL;
-    c->owner = h;
+    store_relaxed(&c->owner, h);
     c->cursor = first_of(c);
     c->top = (block *)c->cursor;
     c->end = (char *)c + CHUNK;
@@ -938,7 +948,7 @@ static void release_chunk(heap *h, chunk *c)
         h->chunks = c->next_own;
     if (c->next_own)
         c->next_own->prev_own = c->prev_own;
-    c->owner = NULL;
+    store_relaxed(&c->owner, NULL);
     uint64_t now = os_now_ms();
     lock(&g.lock);
     g.chunk_resets++;
@@ -954,7 +964,7 @@ static heap *new_heap(void)
 {
     size_t size = align_up(sizeof(heap), 64);
     lock(&g.lock);
-    if (g.meta + size > g.meta_end) {
+    if ((uintptr_t)g.meta_end - (uintptr_t)g.meta < size) {
         size_t span = align_up(size * 16, os_page_size());
         g.meta = os_map(span, os_page_size());
         g.meta_end = g.meta ? g.meta + span : NULL;
@@ -983,7 +993,7 @@ static void bin_block(heap *h, block *b, size_t stride)
         links_of(l->next)->prev = b;
     h->bins[i] = b;
     h->nonempty[i / 64] |= (uint64_t)1 << (i % 64);
-    h->binned += stride;
+    count(h->binned, stride);
 }
 
 static void unbin(heap *h, block *b)
@@ -1000,7 +1010,7 @@ static void unbin(heap *h, block *b)
     }
     if (l->next)
         links_of(l->next)->prev = l->prev;
-    h->binned -= stride;
+    count(h->binned, -stride);
 }
 
 /* The first non-empty bin at or above i, or NBINS. */
@@ -1030,8 +1040,8 @@ static void *carve(heap *h, block *b, size_t have, size_t stride)
         stride = have;
     }
     store_relaxed(&b->info, info_make(stride, B_INUSE));
-    h->in_use += stride;
-    h->n.refit++;
+    count(h->in_use, stride);
+    count(h->n.refit, 1);
     return payload_of(b);
 }
 
@@ -1068,10 +1078,10 @@ static inline void *take_exact(heap *h, block *b, size_t stride)
         links_of(next)->prev = NULL;
     else
         h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
-    h->binned -= stride;
+    count(h->binned, -stride);
     store_relaxed(&b->info, info_make(stride, B_INUSE));
-    h->in_use += stride;
-    h->n.exact++;
+    count(h->in_use, stride);
+    count(h->n.exact, 1);
     if (DEBUG_CHECKS)
         check_chunk(chunk_of(b));
     return payload_of(b);
@@ -1100,8 +1110,8 @@ static inline block *push(chunk *c, size_t stride, uint32_t flags)
 static inline void *push_live(heap *h, chunk *c, size_t stride)
 {
     block *b = push(c, stride, B_INUSE);
-    h->in_use += stride;
-    h->n.bumped++;
+    count(h->in_use, stride);
+    count(h->n.bumped, 1);
     if (DEBUG_CHECKS)
         check_chunk(c);
     return payload_of(b);
@@ -1119,7 +1129,7 @@ static inline void lower_cursor(chunk *c, char *to)
 static NOINLINE void pop_free(heap *h, chunk *c, block *p)
 {
     unbin(h, p);
-    h->n.swept++;
+    count(h->n.swept, 1);
     c->cursor = (char *)p;
     c->top = p->prev ? before(p) : p;
 }
@@ -1144,8 +1154,8 @@ static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
  * free neighbours and bin the result. */
 static void free_below(heap *h, block *b, size_t stride)
 {
-    h->n.below++;
-    h->n.below_bytes += stride;
+    count(h->n.below, 1);
+    count(h->n.below_bytes, stride);
     store_relaxed(&b->info, info_make(stride, B_BINNED)); /* stays so if merged into p */
     if (b->prev) {
         block *p = before(b);
@@ -1208,12 +1218,12 @@ static NOINLINE void settle(heap *h, chunk *c)
 static inline void free_local(heap *h, chunk *c, block *b, uint32_t info)
 {
     size_t stride = stride_of(info);
-    h->in_use -= stride;
+    count(h->in_use, -stride);
     if (b != c->top) {
         free_below(h, b, stride);
     } else {
-        h->n.pops++;
-        h->n.pop_bytes += stride;
+        count(h->n.pops, 1);
+        count(h->n.pop_bytes, stride);
         pop_top(h, c, b, info);
         if (UNLIKELY(c != h->cur)) {
             if (DEBUG_CHECKS)
@@ -1337,14 +1347,26 @@ static void count_huge(size_t len, int sign)
     }
 }
 
-/* The offset of a huge block's header in its mapping: room for the length
- * and offset words in front, payload aligned to `align`. */
-static inline size_t huge_offset(size_t align)
+/* A huge mapping's first words: what is mapped, where the block's header
+ * is, and how much of the mapping the block has (the rest is pages kept
+ * from a reused mapping, for the block to grow into). */
+typedef struct {
+    size_t mapped, offset, length;
+} huge_words;
+
+static inline huge_words *huge_words_of(char *map)
 {
-    return align_up(2 * sizeof(size_t) + HEADER, align) - HEADER;
+    return (huge_words *)map;
 }
 
-/* The mapping length for n bytes at offset off, or 0 if it overflows. */
+/* The offset of a huge block's header in its mapping: room for the words
+ * in front, payload aligned to `align`. */
+static inline size_t huge_offset(size_t align)
+{
+    return align_up(sizeof(huge_words) + HEADER, align) - HEADER;
+}
+
+/* The block length for n bytes at offset off, or 0 if it overflows. */
 static inline size_t huge_length(size_t off, size_t n)
 {
     if (n > PTRDIFF_MAX - off - HEADER - CHUNK)
@@ -1352,16 +1374,14 @@ static inline size_t huge_length(size_t off, size_t n)
     return align_up(off + HEADER + n, CHUNK);
 }
 
-/* A huge mapping is ready: its header words, its block, its units. */
-static void *huge_place(char *map, size_t len, size_t off)
+/* A huge mapping is ready: its words, its block. */
+static void *huge_place(char *map, size_t mapped, size_t off, size_t len)
 {
-    ((size_t *)map)[0] = len;
-    ((size_t *)map)[1] = off;
+    *huge_words_of(map) = (huge_words){ mapped, off, len };
     block *b = (block *)(map + off);
     b->prev = (uint32_t)off;
     store_relaxed(&b->info, B_HUGE | B_INUSE);
-    count_huge(len, +1);
-    fetch_add(&g.huge_allocs, 1);
+    count_huge(mapped, +1);
     return payload_of(b);
 }
 
@@ -1399,39 +1419,39 @@ static void expire_huge(uint64_t now)
     }
 }
 
-/* A cached mapping made len bytes long: the smallest that is long enough,
- * its tail cut off, else the largest, grown (its pages stay present). */
-static char *reuse_huge(size_t *lenp)
+/* A cached mapping with room for len bytes, its pages still present;
+ * *mapped is set to its length.  For a block that realloc is growing the
+ * longest one (the block will likely grow on, into it), else the shortest
+ * one long enough; if none is, the longest one, grown. */
+static char *reuse_huge(size_t len, bool growing, size_t *mapped)
 {
-    size_t len = *lenp;
+    size_t fit = HUGE_CACHE_SLOTS, grow = HUGE_CACHE_SLOTS;
     lock(&huge_cache.lock);
     expire_huge(os_now_ms());
-    size_t best = HUGE_CACHE_SLOTS;
     for (size_t i = 0; i < huge_cache.count; i++) {
-        size_t have = huge_cache.slot[i].len, best_have = best < HUGE_CACHE_SLOTS ? huge_cache.slot[best].len : 0;
-        bool better = best == HUGE_CACHE_SLOTS ||
-                      (have >= len ? best_have < len || have < best_have : best_have < len && have > best_have);
-        if (better)
-            best = i;
+        size_t have = huge_cache.slot[i].len;
+        if (have >= len && (fit == HUGE_CACHE_SLOTS || (have < huge_cache.slot[fit].len) != growing))
+            fit = i;
+        if (have < len && (grow == HUGE_CACHE_SLOTS || have > huge_cache.slot[grow].len))
+            grow = i;
     }
+    size_t pick = fit != HUGE_CACHE_SLOTS ? fit : grow;
     char *map = NULL;
     size_t have = 0;
-    if (best != HUGE_CACHE_SLOTS) {
-        map = huge_cache.slot[best].map;
-        have = huge_cache.slot[best].len;
-        uncache(best);
+    if (pick != HUGE_CACHE_SLOTS) {
+        map = huge_cache.slot[pick].map;
+        have = huge_cache.slot[pick].len;
+        uncache(pick);
     }
     unlock(&huge_cache.lock);
-    if (map && have > 2 * len) {
-        os_unmap(map + len, have - len);
-    } else if (map && have < len) {
+    if (map && have < len) {
         char *grown = os_remap(map, have, len, CHUNK);
         if (!grown)
             os_unmap(map, have);
         map = grown;
-    } else if (map) {
-        *lenp = have; /* up to twice the request: all of it is the block's */
+        have = len;
     }
+    *mapped = have;
     return map;
 }
 
@@ -1462,32 +1482,33 @@ static bool cache_huge(char *map, size_t len)
     return true;
 }
 
-/* A huge block of n bytes aligned to align; zeroed if `zero`. */
-static void *huge_alloc(size_t n, size_t align, bool zero)
+/* A huge block of n bytes aligned to align; zeroed if `zero`; `growing`
+ * if realloc is moving a block that grows. */
+static void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
 {
     if (align < GRANULE)
         align = GRANULE;
-    size_t off = huge_offset(align);
+    size_t off = huge_offset(align), mapped = 0;
     size_t len = off <= UINT32_MAX ? huge_length(off, n) : 0;
-    char *map = len && align <= CHUNK ? reuse_huge(&len) : NULL;
+    char *map = len && align <= CHUNK ? reuse_huge(len, growing, &mapped) : NULL;
+    fetch_add(&g.huge_allocs, 1);
     if (map) {
+        fetch_add(&g.huge_reused, 1);
         if (zero)
             memset(map + off + HEADER, 0, n);
-        if (!mark_units(map, len, U_HUGE_START))
-            fatal("no memory left to map", map, "malloc");
-        return huge_place(map, len, off);
-    }
-    map = len ? os_map(len, align > CHUNK ? align : CHUNK) : NULL;
-    fetch_add(&g.maps, 1);
-    if (map && !mark_units(map, len, U_HUGE_START)) {
-        os_unmap(map, len);
-        map = NULL;
-    }
-    if (!map) {
+    } else if (len && (map = os_map(len, align > CHUNK ? align : CHUNK))) {
+        fetch_add(&g.maps, 1);
+        mapped = len;
+    } else {
         errno = ENOMEM;
         return NULL;
     }
-    return huge_place(map, len, off);
+    if (!mark_units(map, mapped, U_HUGE_START)) {
+        os_unmap(map, mapped);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return huge_place(map, mapped, off, len);
 }
 
 static inline char *huge_map(block *b)
@@ -1497,7 +1518,7 @@ static inline char *huge_map(block *b)
 
 static inline size_t huge_usable(block *b)
 {
-    return *(size_t *)huge_map(b) - b->prev - HEADER;
+    return huge_words_of(huge_map(b))->length - b->prev - HEADER;
 }
 
 static void huge_free(block *b, const char *function)
@@ -1505,39 +1526,43 @@ static void huge_free(block *b, const char *function)
     if (!(fetch_and(&b->info, ~(uint32_t)B_INUSE) & B_INUSE))
         fatal("double free of", payload_of(b), function);
     char *map = huge_map(b);
-    size_t len = *(size_t *)map;
-    count_huge(len, -1);
-    mark_units(map, len, U_HUGE_FREED);
+    size_t mapped = huge_words_of(map)->mapped;
+    count_huge(mapped, -1);
+    mark_units(map, mapped, U_HUGE_FREED);
     fetch_add(&g.huge_frees, 1);
-    fetch_add(&g.huge_freed_bytes, len);
-    if (!cache_huge(map, len)) {
-        os_unmap(map, len);
+    fetch_add(&g.huge_freed_bytes, mapped);
+    if (!cache_huge(map, mapped)) {
+        os_unmap(map, mapped);
         fetch_add(&g.unmaps, 1);
     }
 }
 
-/* Resize a huge block in its mapping's place or by moving the mapping; NULL
- * if the OS cannot (the caller copies). */
+/* Resize a huge block: within its mapping if it has room (a block that
+ * shrinks below a quarter of its mapping gives the rest back), else by growing or moving the
+ * mapping; NULL if the OS cannot (the caller copies). */
 static void *huge_resize(block *b, size_t n)
 {
     char *map = huge_map(b);
-    size_t off = b->prev, old_len = *(size_t *)map;
+    huge_words *w = huge_words_of(map);
+    size_t off = w->offset, mapped = w->mapped;
     size_t len = huge_length(off, n);
     if (!len)
         return NULL;
-    if (len == old_len || (len < old_len && len >= old_len / 2))
-        return payload_of(b); /* keep pages a later growth may want */
-    char *moved = os_remap(map, old_len, len, CHUNK);
+    if (len <= mapped && (len >= w->length || len >= mapped / 4)) {
+        w->length = len;
+        return payload_of(b);
+    }
+    char *moved = os_remap(map, mapped, len, CHUNK);
     if (!moved)
         return NULL;
     if (!mark_units(moved, len, U_HUGE_START))
         fatal("no memory left to map", moved, "realloc");
     if (moved != map)
-        mark_units(map, old_len, U_HUGE_FREED);
-    else if (len < old_len)
-        mark_units(map + len, old_len - len, U_NONE);
-    count_huge(old_len, -1);
-    return huge_place(moved, len, off);
+        mark_units(map, mapped, U_HUGE_FREED);
+    else if (len < mapped)
+        mark_units(map + len, mapped - len, U_NONE);
+    count_huge(mapped, -1);
+    return huge_place(moved, len, off, len);
 }
 
 /* ======================================================================== */
@@ -1575,7 +1600,7 @@ static void on_thread_exit(void *arg)
  * nobody may touch them; frees into them wait in their inboxes for good. */
 static void before_fork(void)
 {
-    for (heap *h = load_relaxed(&g.all_heaps); h; h = h->next_all)
+    for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all)
         lock(&h->lock);
     lock(&g.lock);
     lock(&huge_cache.lock);
@@ -1585,7 +1610,7 @@ static void after_fork(void)
 {
     unlock(&huge_cache.lock);
     unlock(&g.lock);
-    for (heap *h = load_relaxed(&g.all_heaps); h; h = h->next_all)
+    for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all)
         unlock(&h->lock);
 }
 #endif
@@ -1608,10 +1633,10 @@ static void register_heap(heap *h)
 static NOINLINE void take_options(void)
 {
     lock(&g.lock);
-    bool first = !g.options_read;
+    bool first = !load_relaxed(&g.options_read);
     if (first)
         read_options();
-    first &= g.options_read;
+    first &= load_relaxed(&g.options_read) != 0;
     unlock(&g.lock);
     if (first && opt_verbose)
         print_options();
@@ -1692,7 +1717,7 @@ static heap *usable_heap(void)
  * is orphaned, or leave it in its heap's inbox. */
 static NOINLINE void free_remote(chunk *c, block *b, const char *function)
 {
-    heap *owner = c->owner;
+    heap *owner = load_relaxed(&c->owner);
     if (!owner)
         fatal("invalid pointer", payload_of(b), function);
     uint32_t old = fetch_or(&b->info, (uint32_t)B_REMOTE);
@@ -1700,8 +1725,8 @@ static NOINLINE void free_remote(chunk *c, block *b, const char *function)
         fatal("double free of", payload_of(b), function);
     heap *me = my_heap();
     if (me != &unattached_heap && me != &exited_heap) {
-        me->n.remote++;
-        me->n.remote_bytes += stride_of(old);
+        count(me->n.remote, 1);
+        count(me->n.remote_bytes, stride_of(old));
     }
     if (load_relaxed(&owner->state) == H_ORPHAN) {
         lock(&owner->lock);
@@ -1736,12 +1761,12 @@ static void *alloc_slow(size_t n, size_t align)
         errno = ENOMEM;
         return NULL;
     }
-    if (UNLIKELY(!g.options_read))
+    if (UNLIKELY(!load_relaxed(&g.options_read)))
         take_options();
     bool aligned = align > GRANULE;
     if ((n > huge_threshold && n > SMALL_MAX) ||
         (aligned && (align > CHUNK / 8 || n + align > huge_threshold)))
-        return huge_alloc(n, align, false);
+        return huge_alloc(n, align, false, false);
     size_t stride = stride_for(n);
     heap *h = usable_heap();
     bool late = !h;
@@ -1793,7 +1818,7 @@ static verdict examine_huge(block *b)
         return INVALID;
     char *map = huge_map(b);
     if (((uintptr_t)map & (CHUNK - 1)) || unit_kind((uintptr_t)map) != U_HUGE_START ||
-        ((size_t *)map)[1] != b->prev)
+        huge_words_of(map)->offset != b->prev)
         return INVALID;
     return (info & B_INUSE) ? LIVE : FREED;
 }
@@ -1819,13 +1844,16 @@ static verdict examine(void *p)
     if ((char *)b < first_of(c) || (info & B_HUGE) || stride < MIN_STRIDE ||
         (char *)b + stride > (char *)c + CHUNK)
         return INVALID;
-    if (!c->owner || (char *)b >= c->cursor) /* popped: only a stale pointer points here */
+    heap *owner = load_relaxed(&c->owner);
+    if (!owner) /* a chunk in the pool: only a stale pointer points here */
         return (info & B_INUSE) ? INVALID : FREED;
-    if (info & B_REMOTE)
-        return FREED;
+    if (owner != my_heap()) /* its owner may be changing its chunk: the header only */
+        return (info & (B_INUSE | B_REMOTE)) == B_INUSE ? LIVE : FREED;
+    if ((char *)b >= c->cursor) /* popped: only a stale pointer points here */
+        return (info & B_INUSE) ? INVALID : FREED;
     if (!(info & B_INUSE))
         return (info & B_BINNED) ? FREED : INVALID;
-    if (c->owner == my_heap() && b != c->top && !linked(c, b, info))
+    if (b != c->top && !linked(c, b, info))
         return INVALID;
     return LIVE;
 }
@@ -1853,7 +1881,7 @@ static COLD void release_checked(void *p, const char *function)
     int saved = errno;
     if (info & B_HUGE)
         huge_free(b, function);
-    else if (c->owner == h)
+    else if (load_relaxed(&c->owner) == h)
         free_local(h, c, b, info);
     else
         free_remote(c, b, function);
@@ -1871,7 +1899,7 @@ static ALWAYS_INLINE void release(void *p, const char *function)
     }
     chunk *c = chunk_of(b);
     heap *h = my_heap();
-    if (LIKELY(c->owner == h)) {
+    if (LIKELY(load_relaxed(&c->owner) == h)) {
         if (UNLIKELY(b != c->top && !linked(c, b, info)))
             fatal("invalid pointer", p, function);
         free_local(h, c, b, info);
@@ -1894,7 +1922,7 @@ static void release_sized(void *p, size_t align, size_t size, const char *functi
     uint32_t info = load_relaxed(&b->info);
     bool fits_size;
     if (info & B_HUGE)
-        fits_size = size <= huge_usable(b) && 2 * huge_length(b->prev, size) >= *(size_t *)huge_map(b);
+        fits_size = size <= PTRDIFF_MAX && huge_length(b->prev, size) == huge_words_of(huge_map(b))->length;
     else
         fits_size = size <= stride_of(info) - HEADER && stride_for(size) + MIN_STRIDE > stride_of(info);
     if (!fits_size)
@@ -1922,7 +1950,7 @@ static bool resize_in_place(block *b, size_t n)
     size_t stride = stride_for(n);
     chunk *c = chunk_of(b);
     heap *h = my_heap();
-    if (c->owner != h) /* another thread's: only its owner may split it */
+    if (load_relaxed(&c->owner) != h) /* another thread's: only its owner may split it */
         return stride <= old && old - stride < MIN_STRIDE;
     if (b == c->top) {
         if ((char *)b + stride > c->end)
@@ -1954,7 +1982,7 @@ static bool resize_in_place(block *b, size_t n)
         }
     }
     store_relaxed(&b->info, info_make(stride, B_INUSE));
-    h->in_use += stride - old;
+    count(h->in_use, stride - old);
     if (DEBUG_CHECKS)
         check_chunk(c);
     return true;
@@ -1977,7 +2005,8 @@ static void *resize(void *p, size_t n, const char *function)
     } else if (resize_in_place(b, n)) {
         return p;
     }
-    void *q = alloc(n);
+    bool growing = n > usable_size(b);
+    void *q = growing && n > huge_threshold ? huge_alloc(n, GRANULE, false, true) : alloc(n);
     if (!q)
         return NULL;
     size_t keep = usable_size(b);
@@ -2005,13 +2034,13 @@ static void *alloc_aligned(size_t align, size_t n)
 static void *alloc_zeroed(size_t n)
 {
     if (n > huge_threshold && n > SMALL_MAX)
-        return huge_alloc(n, GRANULE, true);
+        return huge_alloc(n, GRANULE, true, false);
     void *p = alloc(n);
     if (!p)
         return NULL;
     block *b = header_of(p);
     chunk *c = chunk_of(b);
-    bool fresh = c->owner == my_heap() && b == c->top && (char *)b >= c->hwm;
+    bool fresh = load_relaxed(&c->owner) == my_heap() && b == c->top && (char *)b >= c->hwm;
     if (!fresh)
         memset(p, 0, n);
     return p;
@@ -2031,19 +2060,19 @@ static void gather(struct bimp_stats *st)
 {
     memset(st, 0, sizeof *st);
     counts n = { 0 };
-    for (heap *h = load_relaxed(&g.all_heaps); h; h = h->next_all) {
-        st->in_use_bytes += h->in_use;
-        st->binned_bytes += h->binned;
-        n.bumped += h->n.bumped;
-        n.exact += h->n.exact;
-        n.refit += h->n.refit;
-        n.pops += h->n.pops;
-        n.pop_bytes += h->n.pop_bytes;
-        n.swept += h->n.swept;
-        n.below += h->n.below;
-        n.below_bytes += h->n.below_bytes;
-        n.remote += h->n.remote;
-        n.remote_bytes += h->n.remote_bytes;
+    for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all) {
+        st->in_use_bytes += load_relaxed(&h->in_use);
+        st->binned_bytes += load_relaxed(&h->binned);
+        n.bumped += load_relaxed(&h->n.bumped);
+        n.exact += load_relaxed(&h->n.exact);
+        n.refit += load_relaxed(&h->n.refit);
+        n.pops += load_relaxed(&h->n.pops);
+        n.pop_bytes += load_relaxed(&h->n.pop_bytes);
+        n.swept += load_relaxed(&h->n.swept);
+        n.below += load_relaxed(&h->n.below);
+        n.below_bytes += load_relaxed(&h->n.below_bytes);
+        n.remote += load_relaxed(&h->n.remote);
+        n.remote_bytes += load_relaxed(&h->n.remote_bytes);
     }
     st->bumped = n.bumped;
     st->reused_exact = n.exact;
@@ -2062,12 +2091,13 @@ static void gather(struct bimp_stats *st)
     st->chunk_resets = g.chunk_resets;
     st->brk_grows = g.brk_grows;
     st->brk_shrinks = g.brk_shrinks;
-    st->heaps_made = g.heaps_made;
-    st->heaps_adopted = g.heaps_adopted;
+    st->heaps_made = load_relaxed(&g.heaps_made);
+    st->heaps_adopted = load_relaxed(&g.heaps_adopted);
     unlock(&g.lock);
     st->huge_allocations = load_relaxed(&g.huge_allocs);
     st->huge_frees = load_relaxed(&g.huge_frees);
     st->huge_freed_bytes = load_relaxed(&g.huge_freed_bytes);
+    st->huge_reused = load_relaxed(&g.huge_reused);
     st->huge_bytes = load_relaxed(&g.huge_bytes);
     st->peak_huge_bytes = load_relaxed(&g.huge_peak_bytes);
     st->maps = load_relaxed(&g.maps);
@@ -2126,6 +2156,7 @@ static void print_stats(int fd)
     stat_line(&t, fd, "  reused, exact size", st.reused_exact, "", SIZE_MAX, NULL);
     stat_line(&t, fd, "  reused, split", st.reused_split, "", SIZE_MAX, NULL);
     stat_line(&t, fd, "  huge (own mapping)", st.huge_allocations, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "    of which reused mappings", st.huge_reused, "", SIZE_MAX, NULL);
     stat_line(&t, fd, "frees; memory came back by", st.frees, "", SIZE_MAX, NULL);
     text r = { .len = 0 };
     put_str(&r, "swept ");

@@ -27,6 +27,7 @@ struct bimp_stats {
     size_t reused_exact;    /* an exact-size block freed below a top */
     size_t reused_split;    /* part of a larger block freed below a top */
     size_t huge_allocations; /* a mapping of their own */
+    size_t huge_reused;     /* of those, a mapping freed shortly before */
 
     /* Frees, by how the memory came back. */
     size_t frees;           /* all of them */

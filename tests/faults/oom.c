@@ -1,0 +1,272 @@
+/* oom.c - run with LD_PRELOAD=libbimp.so: once the process's address space
+ * (RLIMIT_AS) or data size (RLIMIT_DATA) is limited to a little more than it
+ * uses, allocations of every kind and size fail with NULL and errno ENOMEM
+ * (posix_memalign: ENOMEM returned) instead of crashing; blocks allocated
+ * before and during the shortage stay intact; and allocation works again
+ * once blocks are freed.
+ * Usage: oom as|data */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define HEADROOM ((size_t)48 << 20)
+enum { MAXSMALL = 1 << 20, MAXHUGE = 64 };
+
+static void *small[MAXSMALL]; /* in .bss: counted before the limit is set */
+static size_t small_len[MAXSMALL];
+static void *huge[MAXHUGE];
+static const char *mode;
+static int failures;
+static char report[8192];
+static size_t report_len;
+
+/* Output without allocating: collected here, written at the end. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(report + report_len, sizeof report - report_len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        report_len += (size_t)n < sizeof report - report_len ? (size_t)n : sizeof report - report_len - 1;
+}
+
+static char group_failure[300];
+static int group_failures;
+#define CHECK(cond, ...) \
+    do { \
+        if (!(cond) && !group_failures++) \
+            snprintf(group_failure, sizeof group_failure, __VA_ARGS__); \
+    } while (0)
+
+static void group(const char *name)
+{
+    if (group_failures)
+        say("FAIL faults/oom-%s/%s: %s\n", mode, name, group_failure);
+    else
+        say("PASS faults/oom-%s/%s\n", mode, name);
+    failures += group_failures;
+    group_failures = 0;
+}
+
+/* A block's stamp: its id in the first 8 bytes, and two more bytes in
+ * the middle and at the end; a block under 16 bytes is stamped whole. */
+static void stamp(void *p, size_t n, size_t id)
+{
+    unsigned char *b = p;
+    if (n < 16) {
+        for (size_t i = 0; i < n; i++)
+            b[i] = (unsigned char)((id + i) * 7);
+        return;
+    }
+    memcpy(b, &id, sizeof id);
+    b[n / 2] = (unsigned char)(id * 13);
+    b[n - 1] = (unsigned char)(id * 7);
+}
+
+static int stamped(const void *p, size_t n, size_t id)
+{
+    const unsigned char *b = p;
+    if (n < 16) {
+        for (size_t i = 0; i < n; i++)
+            if (b[i] != (unsigned char)((id + i) * 7))
+                return 0;
+        return 1;
+    }
+    size_t got;
+    memcpy(&got, b, sizeof got);
+    return got == id && b[n / 2] == (unsigned char)(id * 13) && b[n - 1] == (unsigned char)(id * 7);
+}
+
+/* A field of /proc/self/status in bytes, read without allocating. */
+static size_t status_bytes(const char *field)
+{
+    char buf[8192];
+    int fd = open("/proc/self/status", O_RDONLY);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *at = strstr(buf, field);
+    return at ? strtoull(at + strlen(field) + 1, NULL, 10) * 1024 : 0;
+}
+
+/* Expect a failed allocation: NULL and ENOMEM. */
+static void expect_enomem(void *p, const char *call, size_t n)
+{
+    CHECK(p == NULL && errno == ENOMEM, "%s(%zu) returned %p with errno %d, wanted NULL and ENOMEM", call, n, p, errno);
+    free(p);
+}
+
+/* Under the limit a call may fail or succeed, but cleanly: NULL with ENOMEM,
+ * or a block that can be written and freed. */
+static void expect_clean(void *p, const char *call, size_t n)
+{
+    CHECK(p != NULL || errno == ENOMEM, "%s(%zu) failed with errno %d, not ENOMEM", call, n, errno);
+    if (p) {
+        memset(p, 0x3c, n);
+        free(p);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    mode = argc > 1 ? argv[1] : "as";
+    int resource = strcmp(mode, "data") == 0 ? RLIMIT_DATA : RLIMIT_AS;
+
+    /* Before the limit: blocks of every class, stamped. */
+    enum { BEFORE = 64 };
+    void *before[BEFORE];
+    size_t before_len[BEFORE];
+    for (int i = 0; i < BEFORE; i++) {
+        before_len[i] = i % 16 == 0 ? (size_t)1 << 20 : i % 4 == 0 ? 20000 : (size_t)(i * 13 + 1);
+        before[i] = malloc(before_len[i]);
+        if (!before[i]) {
+            printf("FAIL faults/oom-%s/setup: malloc(%zu) failed before any limit\n", mode, before_len[i]);
+            return 1;
+        }
+        stamp(before[i], before_len[i], 1000 + (size_t)i);
+    }
+
+    size_t used = status_bytes(resource == RLIMIT_AS ? "VmSize:" : "VmData:");
+    struct rlimit lim = { used + HEADROOM, used + HEADROOM };
+    if (!used || setrlimit(resource, &lim) != 0) {
+        printf("FAIL faults/oom-%s/setup: cannot limit the process (%s)\n", mode, strerror(errno));
+        return 1;
+    }
+
+    /* Far too large for the limit: every allocating call fails. */
+    size_t big = (size_t)256 << 20;
+    errno = 0;
+    expect_enomem(malloc(big), "malloc", big);
+    errno = 0;
+    expect_enomem(calloc(1, big), "calloc", big);
+    errno = 0;
+    expect_enomem(calloc(big / 16, 16), "calloc(n/16, 16)", big);
+    errno = 0;
+    expect_enomem(realloc(before[0], big), "realloc", big);
+    errno = 0;
+    expect_enomem(realloc(before[1], big), "realloc of a small block", big);
+    errno = 0;
+    expect_enomem(aligned_alloc(1 << 20, big), "aligned_alloc", big);
+    errno = 0;
+    expect_enomem(memalign(4096, big), "memalign", big);
+    errno = 0;
+    expect_enomem(valloc(big), "valloc", big);
+    errno = 0;
+    expect_enomem(pvalloc(big), "pvalloc", big);
+    void *out = (void *)1;
+    int r = posix_memalign(&out, 64, big);
+    CHECK(r == ENOMEM && out == (void *)1, "posix_memalign(64, %zu) returned %d", big, r);
+    group("too-large");
+
+    /* Exhaust the headroom with huge blocks, then with small ones. */
+    int nhuge = 0;
+    for (; nhuge < MAXHUGE; nhuge++) {
+        errno = 0;
+        huge[nhuge] = malloc((size_t)4 << 20);
+        if (!huge[nhuge])
+            break;
+        stamp(huge[nhuge], (size_t)4 << 20, 2000 + (size_t)nhuge);
+    }
+    CHECK(nhuge < MAXHUGE, "64 blocks of 4 MiB fitted in a headroom of %zu bytes", HEADROOM);
+    CHECK(nhuge == MAXHUGE || errno == ENOMEM, "malloc(4 MiB) failed with errno %d, not ENOMEM", errno);
+    group("huge-exhausted");
+
+    size_t nsmall = 0;
+    uint64_t s = 88172645463325252ull;
+    for (; nsmall < MAXSMALL; nsmall++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        size_t n = 1 + s % 2000;
+        errno = 0;
+        small[nsmall] = nsmall % 5 == 0 ? calloc(1, n) : malloc(n);
+        if (!small[nsmall])
+            break;
+        small_len[nsmall] = n;
+        stamp(small[nsmall], n, nsmall);
+    }
+    CHECK(nsmall < MAXSMALL, "a million small blocks fitted");
+    CHECK(nsmall == MAXSMALL || errno == ENOMEM, "small allocation failed with errno %d, not ENOMEM", errno);
+    /* Now every kind of call either fails cleanly or gives a usable block
+     * (a chunk's free tail may still hold a request). */
+    errno = 0;
+    expect_clean(malloc(100000), "malloc", 100000);
+    errno = 0;
+    expect_clean(calloc(100, 1000), "calloc", 100000);
+    errno = 0;
+    expect_clean(memalign(4096, 5000), "memalign", 5000);
+    errno = 0;
+    expect_clean(malloc((size_t)2 << 20), "malloc", (size_t)2 << 20);
+    errno = 0;
+    expect_clean(malloc(24), "malloc", 24);
+    errno = 0;
+    void *moved = realloc(small[0], 200000);
+    CHECK(moved || errno == ENOMEM, "realloc(small, 200000) failed with errno %d", errno);
+    if (moved) {
+        CHECK(stamped(moved, small_len[0], 0), "realloc(small, 200000) lost the contents");
+        small[0] = moved, small_len[0] = 200000, stamp(moved, 200000, 0);
+    }
+    out = (void *)1;
+    r = posix_memalign(&out, 4096, 300000);
+    CHECK(r == 0 || (r == ENOMEM && out == (void *)1), "posix_memalign(4096, 300000) returned %d", r);
+    if (r == 0)
+        free(out);
+    group("small-exhausted");
+    say("# oom-%s: limit %zu MiB above the %zu MiB in use; %d blocks of 4 MiB, then %zu small ones fitted\n",
+        mode, HEADROOM >> 20, used >> 20, nhuge, nsmall);
+
+    /* Nothing was lost or overwritten. */
+    for (int i = 0; i < BEFORE; i++)
+        CHECK(stamped(before[i], before_len[i], 1000 + (size_t)i), "block %d from before the limit changed", i);
+    for (int i = 0; i < nhuge; i++)
+        CHECK(stamped(huge[i], (size_t)4 << 20, 2000 + (size_t)i), "huge block %d changed", i);
+    for (size_t i = 0; i < nsmall; i++)
+        CHECK(stamped(small[i], small_len[i], i), "small block %zu of %zu bytes changed", i, small_len[i]);
+    group("blocks-intact");
+
+    /* Freeing makes room again. */
+    for (int i = 0; i < nhuge; i++)
+        free(huge[i]);
+    void *again = malloc((size_t)4 << 20);
+    CHECK(again != NULL, "malloc(4 MiB) fails after freeing %d huge blocks", nhuge);
+    if (again)
+        memset(again, 1, (size_t)4 << 20);
+    free(again);
+    for (size_t i = 0; i < nsmall; i++)
+        free(small[i]);
+    for (size_t i = 0; i < nsmall; i++) { /* as many bytes again */
+        small[i] = malloc(small_len[i]);
+        CHECK(small[i] != NULL, "malloc(%zu) fails after every small block was freed (%zu of %zu again)",
+              small_len[i], i, nsmall);
+        if (!small[i]) {
+            nsmall = i;
+            break;
+        }
+        stamp(small[i], small_len[i], i);
+    }
+    for (size_t i = 0; i < nsmall; i++)
+        CHECK(stamped(small[i], small_len[i], i), "small block %zu changed after the recovery", i);
+    for (size_t i = 0; i < nsmall; i++)
+        free(small[i]);
+    void *medium = malloc(100000);
+    CHECK(medium != NULL, "malloc(100000) fails after freeing every small block");
+    free(medium);
+    for (int i = 0; i < BEFORE; i++)
+        free(before[i]);
+    group("recovers");
+
+    fputs(report, stdout);
+    return failures != 0;
+}

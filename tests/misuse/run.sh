@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# tests/misuse/run.sh LIB - proves that Bimp (LIB, a libbimp.so, preloaded)
+# catches each kind of heap misuse it promises to catch: every program here
+# misuses one pointer once, and must die by SIGABRT having written exactly one
+# line to stderr, `bimp: <what> <that pointer> (in <function>)`, with the
+# pointer the program passed (it prints it to stdout first).  The control
+# program makes correct free_sized/free_aligned_sized calls and must exit 0
+# with nothing on stderr.  One `PASS <name>` or `FAIL <name>: <reason>` line
+# per program; exits 1 if any failed.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+LIB=${1:?usage: tests/misuse/run.sh path/to/libbimp.so}
+case $LIB in /*) ;; *) LIB=$PWD/$LIB ;; esac
+BIN=$HERE/../build/misuse
+if [ ! -f "$LIB" ]; then
+    echo "FAIL misuse/setup: no library at $LIB"
+    exit 1
+fi
+if ! make -s -C "$HERE" >/dev/null; then
+    echo "FAIL misuse/build: make -C tests/misuse failed"
+    exit 1
+fi
+ulimit -c 0 # an abort must not leave core files, nor make timeout mention one
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+failed=0
+pass() { echo "PASS misuse/$1"; }
+fail() { echo "FAIL misuse/$1: $2"; failed=$((failed + 1)); }
+
+# run <program>: runs it preloaded, bounded in time; sets rc, out, err.
+run() {
+    { timeout -k 2 10 env LD_PRELOAD="$LIB" "$BIN/$1" >"$TMP/out" 2>"$TMP/err"; } 2>/dev/null
+    rc=$?
+    out=$(head -c 4000 "$TMP/out")
+    err=$(head -c 4000 "$TMP/err")
+}
+
+# describe <rc>: how a process with that shell status ended.
+describe() {
+    if [ "$1" -eq 124 ]; then
+        echo "timed out"
+    elif [ "$1" -gt 128 ]; then
+        echo "killed by SIG$(kill -l $(($1 - 128)) 2>/dev/null || echo $(($1 - 128)))"
+    else
+        echo "exit status $1"
+    fi
+}
+
+# first line of a text, shortened, for a FAIL reason
+firstline() { head -n 1 <<<"$1" | cut -c 1-160; }
+
+# misuse <program> <what> <function>
+misuse() {
+    local name=$1 what=$2 function=$3
+    run "$name"
+    local pointer want lines
+    pointer=$(head -n 1 <<<"$out")
+    want="bimp: $what $pointer (in $function)"
+    lines=$(grep -c '' "$TMP/err")
+    if ! [[ $pointer =~ ^0x[0-9a-f]+$ ]]; then
+        fail "$name" "the program printed no pointer (stdout: '$(firstline "$out")'; $(describe $rc))"
+    elif [ "$lines" -eq 1 ] && [ "$err" = "$want" ] && [ $rc -eq 134 ]; then
+        pass "$name"
+    elif [ $rc -ne 134 ] && [ "$lines" -eq 0 ]; then
+        fail "$name" "$(describe $rc), stderr empty, wanted '$want' and SIGABRT"
+    elif [ "$lines" -ne 1 ]; then
+        fail "$name" "$(describe $rc), $lines stderr lines (first: '$(firstline "$err")'), wanted one: '$want'"
+    elif [ "$err" != "$want" ]; then
+        fail "$name" "$(describe $rc), stderr '$(firstline "$err")', wanted '$want'"
+    else
+        fail "$name" "$(describe $rc) after the right message, wanted SIGABRT"
+    fi
+}
+
+misuse double-free-small          "double free of"     free
+misuse double-free-medium         "double free of"     free
+misuse double-free-huge           "double free of"     free
+misuse double-free-top            "double free of"     free
+misuse double-free-below          "double free of"     free
+misuse double-free-thread         "double free of"     free
+misuse double-free-exited-thread  "double free of"     free
+misuse double-free-cfree          "double free of"     cfree
+misuse invalid-stack              "invalid pointer"    free
+misuse invalid-global             "invalid pointer"    free
+misuse invalid-mmap               "invalid pointer"    free
+misuse invalid-interior           "invalid pointer"    free
+misuse invalid-misaligned         "invalid pointer"    free
+misuse invalid-realloc-stack      "invalid pointer"    realloc
+misuse invalid-usable-global      "invalid pointer"    malloc_usable_size
+misuse freed-realloc              "use of freed block" realloc
+misuse freed-usable               "use of freed block" malloc_usable_size
+misuse size-too-large             "wrong size for"     free_sized
+misuse size-too-small             "wrong size for"     free_sized
+misuse size-aligned               "wrong size for"     free_aligned_sized
+misuse alignment-wrong            "wrong alignment for" free_aligned_sized
+
+run control
+if [ $rc -eq 0 ] && [ -z "$err" ]; then
+    pass control
+elif [ -n "$err" ]; then
+    fail control "$(describe $rc), stderr '$(firstline "$err")'"
+else
+    fail control "$(describe $rc): $(firstline "$out")"
+fi
+
+[ $failed -eq 0 ]
