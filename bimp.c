@@ -214,6 +214,27 @@ typedef struct chunk {
     uint64_t released_ms;              /* when it entered the pool */
 } chunk;
 
+/* Chunks are on intrusive doubly linked lists (a heap's own chunks, its
+ * resume list, the pool): push at the head, and unlink in O(1). */
+#define LIST_PUSH(head, c, next, prev) \
+    do { \
+        (c)->prev = NULL; \
+        (c)->next = (head); \
+        if ((c)->next) \
+            (c)->next->prev = (c); \
+        (head) = (c); \
+    } while (0)
+
+#define LIST_UNLINK(head, c, next, prev) \
+    do { \
+        if ((c)->prev) \
+            (c)->prev->next = (c)->next; \
+        else \
+            (head) = (c)->next; \
+        if ((c)->next) \
+            (c)->next->prev = (c)->prev; \
+    } while (0)
+
 /* The first block's header sits so that its payload is GRANULE-aligned. */
 #define FIRST_OFFSET (((sizeof(chunk) + HEADER + GRANULE - 1) & ~(GRANULE - 1)) - HEADER)
 
@@ -831,14 +852,9 @@ static void pool_insert(chunk *c)
 
 static void pool_remove(chunk *c)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        g.pool = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
+    if (!c->next)
         g.pool_last = c->prev;
+    LIST_UNLINK(g.pool, c, next, prev);
     g.pool_count--;
     g.hot_count -= !c->purged;
 }
@@ -931,23 +947,14 @@ static chunk *take_chunk(heap *h)
     c->end = (char *)c + CHUNK;
     c->purged = false;
     c->next = c->prev = NULL;
-    c->prev_own = NULL;
-    c->next_own = h->chunks;
-    if (c->next_own)
-        c->next_own->prev_own = c;
-    h->chunks = c;
+    LIST_PUSH(h->chunks, c, next_own, prev_own);
     return c;
 }
 
 /* Return an empty chunk of heap h to the pool. */
 static void release_chunk(heap *h, chunk *c)
 {
-    if (c->prev_own)
-        c->prev_own->next_own = c->next_own;
-    else
-        h->chunks = c->next_own;
-    if (c->next_own)
-        c->next_own->prev_own = c->prev_own;
+    LIST_UNLINK(h->chunks, c, next_own, prev_own);
     store_relaxed(&c->owner, NULL);
     uint64_t now = os_now_ms();
     lock(&g.lock);
@@ -1180,21 +1187,12 @@ static void free_below(heap *h, block *b, size_t stride)
 static void resume_add(heap *h, chunk *c)
 {
     c->state = CH_RESUME;
-    c->prev = NULL;
-    c->next = h->resume;
-    if (c->next)
-        c->next->prev = c;
-    h->resume = c;
+    LIST_PUSH(h->resume, c, next, prev);
 }
 
 static void resume_remove(heap *h, chunk *c)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        h->resume = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    LIST_UNLINK(h->resume, c, next, prev);
     c->next = c->prev = NULL;
 }
 
