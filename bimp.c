@@ -113,9 +113,13 @@
 #define fetch_sub(p, v) atomic_fetch_sub_explicit(p, v, memory_order_relaxed)
 #define fetch_and(p, v) atomic_fetch_and_explicit(p, v, memory_order_acq_rel)
 #endif
-/* A counter written by one thread only and read by others: no atomic
- * read-modify-write needed, just untorn loads and stores. */
-#define count(x, v) store_relaxed(&(x), load_relaxed(&(x)) + (v))
+/* A statistics counter: written by its heap's owner only, with plain adds
+ * (the fast paths cannot afford more), and read by others only through
+ * peek() in gather(), which ThreadSanitizer is told to ignore: the figures
+ * may lag, an aligned word is never torn. */
+#define count(x, v) ((x) += (v))
+#define peek(x) (*(volatile __typeof__(x) *)&(x))
+#define NO_THREAD_SANITIZER __attribute__((no_sanitize("thread")))
 #ifdef BIMP_SINGLE_THREADED
 #define load_acquire(p) (*(p))
 #else
@@ -334,10 +338,10 @@ enum heap_state { H_OWNED, H_ORPHAN };
 
 /* What a heap's owner did, for the statistics (bimp_stats). */
 typedef struct {
-    ATOMIC(size_t) bumped, exact, refit;     /* allocations: pushed, exact bin, split bin */
-    ATOMIC(size_t) pops, pop_bytes, swept;   /* frees of a top block; free blocks popped behind */
-    ATOMIC(size_t) below, below_bytes;       /* frees below the top */
-    ATOMIC(size_t) remote, remote_bytes;     /* frees this thread made of others' blocks */
+    size_t bumped, exact, refit;             /* allocations: pushed, exact bin, split bin */
+    size_t pops, pop_bytes, swept;           /* frees of a top block; free blocks popped behind */
+    size_t below, below_bytes;               /* frees below the top */
+    size_t remote, remote_bytes;             /* frees this thread made of others' blocks */
 } counts;
 
 /* Blocks a heap keeps on each quick list at most. */
@@ -350,10 +354,10 @@ struct heap {
     uint64_t nonempty[BITMAP_WORDS]; /* bit i: bins[i] is not empty */
     chunk *resume;        /* chunks with a large free tail */
     chunk *chunks;        /* every chunk this heap owns */
-    ATOMIC(size_t) in_use; /* bytes of blocks in use (strides) */
-    ATOMIC(size_t) binned; /* bytes of binned blocks */
+    size_t in_use;        /* bytes of blocks in use (strides) */
+    size_t binned;        /* bytes of binned blocks */
     uint8_t quick_count[SMALL_BINS];
-    ATOMIC(size_t) quick_bytes; /* bytes on the quick lists */
+    size_t quick_bytes;   /* bytes on the quick lists */
     ATOMIC(int) state;    /* enum heap_state */
     lock_t lock;          /* held while working on an orphaned heap */
     counts n;
@@ -1279,7 +1283,7 @@ static inline void *quick_take(heap *h, block *b, size_t stride, unsigned i)
     return payload_of(b);
 }
 
-static inline void free_local(heap *h, chunk *c, block *b, uint32_t info);
+static ALWAYS_INLINE void free_local(heap *h, chunk *c, block *b, uint32_t info);
 
 /* Free every quick-listed block for real (trim, thread exit). */
 static void flush_quick(heap *h)
@@ -1305,7 +1309,7 @@ static void flush_quick(heap *h)
 
 /* Free block b of chunk c, owned by h (the caller is h's owner or holds
  * the lock of the orphaned h). */
-static inline void free_local(heap *h, chunk *c, block *b, uint32_t info)
+static ALWAYS_INLINE void free_local(heap *h, chunk *c, block *b, uint32_t info)
 {
     size_t stride = stride_of(info);
     count(h->in_use, -stride);
@@ -2159,23 +2163,23 @@ static bool mul_overflows(size_t a, size_t b, size_t *out)
 /* ======================================================================== */
 
 /* Everything bimp_stats reports, gathered from every heap and the globals. */
-static void gather(struct bimp_stats *st)
+static NO_THREAD_SANITIZER void gather(struct bimp_stats *st)
 {
     memset(st, 0, sizeof *st);
     counts n = { 0 };
     for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all) {
-        st->in_use_bytes += load_relaxed(&h->in_use);
-        st->binned_bytes += load_relaxed(&h->binned) + load_relaxed(&h->quick_bytes);
-        n.bumped += load_relaxed(&h->n.bumped);
-        n.exact += load_relaxed(&h->n.exact);
-        n.refit += load_relaxed(&h->n.refit);
-        n.pops += load_relaxed(&h->n.pops);
-        n.pop_bytes += load_relaxed(&h->n.pop_bytes);
-        n.swept += load_relaxed(&h->n.swept);
-        n.below += load_relaxed(&h->n.below);
-        n.below_bytes += load_relaxed(&h->n.below_bytes);
-        n.remote += load_relaxed(&h->n.remote);
-        n.remote_bytes += load_relaxed(&h->n.remote_bytes);
+        st->in_use_bytes += peek(h->in_use);
+        st->binned_bytes += peek(h->binned) + peek(h->quick_bytes);
+        n.bumped += peek(h->n.bumped);
+        n.exact += peek(h->n.exact);
+        n.refit += peek(h->n.refit);
+        n.pops += peek(h->n.pops);
+        n.pop_bytes += peek(h->n.pop_bytes);
+        n.swept += peek(h->n.swept);
+        n.below += peek(h->n.below);
+        n.below_bytes += peek(h->n.below_bytes);
+        n.remote += peek(h->n.remote);
+        n.remote_bytes += peek(h->n.remote_bytes);
     }
     st->bumped = n.bumped;
     st->reused_exact = n.exact;
