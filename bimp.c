@@ -153,9 +153,7 @@
  *  3. Every block below the cursor is either in use or free; a free block is
  *     binned, on exactly one bin, the one of its stride's class; no two free
  *     blocks are neighbours (they are merged when freed).  Hence a pop takes
- *     at most the one free block right behind the top.  A small block freed
- *     below the top may instead wait, unmerged, on its heap's quick list of
- *     its exact stride: to the chunk it is still in use (INUSE and BINNED).
+ *     at most the one free block right behind the top.
  *  4. By 2, a chunk is empty exactly when its top pops down to `first`: it
  *     needs no count of live blocks.  An empty chunk is either its heap's
  *     current chunk or back in the pool.
@@ -183,7 +181,7 @@
 
 enum {
     B_INUSE = 1,  /* handed out to the program */
-    B_BINNED = 2, /* free and on the bin of its class; with B_INUSE: on a quick list */
+    B_BINNED = 2, /* free and on the bin of its class */
     B_REMOTE = 4, /* freed by another thread, waiting in the owner's inbox */
     B_HUGE = 8,   /* a mapping of its own */
     FLAG_BITS = 4,
@@ -344,20 +342,14 @@ typedef struct {
     size_t remote, remote_bytes;             /* frees this thread made of others' blocks */
 } counts;
 
-/* Blocks a heap keeps on each quick list at most. */
-#define QUICK_MAX 8
-
 struct heap {
     chunk *cur;           /* the chunk malloc bumps into; never released */
-    block *quick[SMALL_BINS]; /* small blocks freed below a top, unmerged, by stride */
     block *bins[NBINS];   /* free blocks below the tops of this heap's chunks */
     uint64_t nonempty[BITMAP_WORDS]; /* bit i: bins[i] is not empty */
     chunk *resume;        /* chunks with a large free tail */
     chunk *chunks;        /* every chunk this heap owns */
     size_t in_use;        /* bytes of blocks in use (strides) */
     size_t binned;        /* bytes of binned blocks */
-    uint8_t quick_count[SMALL_BINS];
-    size_t quick_bytes;   /* bytes on the quick lists */
     ATOMIC(int) state;    /* enum heap_state */
     lock_t lock;          /* held while working on an orphaned heap */
     counts n;
@@ -534,7 +526,7 @@ static size_t check_chunk(chunk *c)
         REQUIRE(((uintptr_t)payload_of(b) & (GRANULE - 1)) == 0, "payload alignment", b);
         REQUIRE(prev ? b->prev * GRANULE == (size_t)(at - prev) : b->prev == 0, "back distance", b);
         REQUIRE(!(info & B_HUGE), "huge flag inside a chunk", b);
-        REQUIRE(!free || (info & B_BINNED), "free blocks are binned", b);
+        REQUIRE(free == !!(info & B_BINNED), "free exactly when binned", b);
         REQUIRE(!(free && prev_free), "two free neighbours", b);
         if (free) {
             links *l = links_of(b);
@@ -586,16 +578,6 @@ static void check_heap(heap *h)
         }
     }
     REQUIRE(on_bins == binned && binned == h->binned, "binned bytes", h);
-    for (unsigned i = 0; i < SMALL_BINS; i++) {
-        unsigned n = 0;
-        for (block *b = h->quick[i]; b; b = *(block **)payload_of(b), n++) {
-            uint32_t info = load_relaxed(&b->info);
-            REQUIRE((info & (B_INUSE | B_BINNED | B_REMOTE)) == (B_INUSE | B_BINNED) &&
-                        stride_of(info) == i * GRANULE && load_relaxed(&chunk_of(b)->owner) == h,
-                    "quick-listed block", b);
-        }
-        REQUIRE(n == h->quick_count[i] && n <= QUICK_MAX, "quick list count", h);
-    }
 }
 
 /* ======================================================================== */
@@ -1154,29 +1136,13 @@ static inline void lower_cursor(chunk *c, char *to)
     c->cursor = to;
 }
 
-static void quick_unlink(heap *h, block *b, size_t stride);
-
-/* The pop reached block p, free or quick-listed: it goes too, and so does
- * every such block behind it (one free block at most, since free blocks are
- * merged, and the quick-listed ones, which are not). */
+/* The pop reached free block p: it goes too. */
 static NOINLINE void pop_free(heap *h, chunk *c, block *p)
 {
-    for (;;) {
-        uint32_t info = load_relaxed(&p->info);
-        if ((info & (B_INUSE | B_BINNED)) == B_INUSE)
-            break;
-        if (info & B_INUSE)
-            quick_unlink(h, p, stride_of(info));
-        else
-            unbin(h, p);
-        count(h->n.swept, 1);
-        c->cursor = (char *)p;
-        c->top = p;
-        if (p->prev == 0)
-            return; /* the chunk is empty */
-        p = before(p);
-    }
-    c->top = p;
+    unbin(h, p);
+    count(h->n.swept, 1);
+    c->cursor = (char *)p;
+    c->top = p->prev ? before(p) : p;
 }
 
 /* The top block b was just freed: pop it, and the free block behind it. */
@@ -1189,7 +1155,7 @@ static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
         return;
     }
     block *p = before(b);
-    if (LIKELY((load_relaxed(&p->info) & (B_INUSE | B_BINNED)) == B_INUSE))
+    if (LIKELY(load_relaxed(&p->info) & B_INUSE))
         c->top = p;
     else
         pop_free(h, c, p);
@@ -1199,6 +1165,8 @@ static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
  * free neighbours and bin the result. */
 static void free_below(heap *h, block *b, size_t stride)
 {
+    count(h->n.below, 1);
+    count(h->n.below_bytes, stride);
     store_relaxed(&b->info, info_make(stride, B_BINNED)); /* stays so if merged into p */
     if (b->prev) {
         block *p = before(b);
@@ -1247,80 +1215,14 @@ static NOINLINE void settle(heap *h, chunk *c)
     }
 }
 
-/* A small block freed below the top waits on its quick list, unmerged, for
- * the next malloc of its stride: no neighbour is touched either way. */
-static inline void quick_push(heap *h, block *b, size_t stride, unsigned i)
-{
-    count(h->quick_bytes, stride);
-    store_relaxed(&b->info, info_make(stride, B_INUSE | B_BINNED));
-    *(block **)payload_of(b) = h->quick[i];
-    h->quick[i] = b;
-    h->quick_count[i]++;
-}
-
-/* A pop sweeps quick-listed block b: take it off its list. */
-static void quick_unlink(heap *h, block *b, size_t stride)
-{
-    unsigned i = (unsigned)(stride / GRANULE);
-    block **at = &h->quick[i];
-    while (*at != b)
-        at = (block **)payload_of(*at);
-    *at = *(block **)payload_of(b);
-    h->quick_count[i]--;
-    count(h->quick_bytes, -stride);
-}
-
-static inline void *quick_take(heap *h, block *b, size_t stride, unsigned i)
-{
-    h->quick[i] = *(block **)payload_of(b);
-    h->quick_count[i]--;
-    count(h->quick_bytes, -stride);
-    store_relaxed(&b->info, info_make(stride, B_INUSE));
-    count(h->in_use, stride);
-    count(h->n.exact, 1);
-    if (DEBUG_CHECKS)
-        check_chunk(chunk_of(b));
-    return payload_of(b);
-}
-
-static ALWAYS_INLINE void free_local(heap *h, chunk *c, block *b, uint32_t info);
-
-/* Free every quick-listed block for real (trim, thread exit). */
-static void flush_quick(heap *h)
-{
-    for (unsigned i = 0; i < SMALL_BINS; i++) {
-        while (h->quick[i]) {
-            block *b = h->quick[i];
-            h->quick[i] = *(block **)payload_of(b);
-            h->quick_count[i]--;
-            count(h->quick_bytes, -(i * GRANULE));
-            uint32_t info = info_make(i * GRANULE, B_INUSE);
-            store_relaxed(&b->info, info);
-            chunk *c = chunk_of(b);
-            if (b != c->top) {
-                free_below(h, b, i * GRANULE);
-            } else { /* the blocks above it were popped: it pops too */
-                count(h->in_use, i * GRANULE);
-                free_local(h, c, b, info);
-            }
-        }
-    }
-}
-
 /* Free block b of chunk c, owned by h (the caller is h's owner or holds
  * the lock of the orphaned h). */
-static ALWAYS_INLINE void free_local(heap *h, chunk *c, block *b, uint32_t info)
+static inline void free_local(heap *h, chunk *c, block *b, uint32_t info)
 {
     size_t stride = stride_of(info);
     count(h->in_use, -stride);
     if (b != c->top) {
-        unsigned i = (unsigned)(stride / GRANULE);
-        count(h->n.below, 1);
-        count(h->n.below_bytes, stride);
-        if (stride <= SMALL_MAX && h->quick_count[i] < QUICK_MAX)
-            quick_push(h, b, stride, i);
-        else
-            free_below(h, b, stride);
+        free_below(h, b, stride);
     } else {
         count(h->n.pops, 1);
         count(h->n.pop_bytes, stride);
@@ -1686,7 +1588,6 @@ static void on_thread_exit(void *arg)
 {
     heap *h = arg;
     drain(h);
-    flush_quick(h);
     if (h->cur != &empty_chunk && chunk_empty(h->cur)) {
         release_chunk(h, h->cur);
         h->cur = &empty_chunk;
@@ -1822,7 +1723,7 @@ static NOINLINE void free_remote(chunk *c, block *b, const char *function)
     if (!owner)
         fatal("invalid pointer", payload_of(b), function);
     uint32_t old = fetch_or(&b->info, (uint32_t)B_REMOTE);
-    if ((old & (B_INUSE | B_BINNED | B_REMOTE)) != B_INUSE)
+    if (!(old & B_INUSE) || (old & B_REMOTE))
         fatal("double free of", payload_of(b), function);
     heap *me = my_heap();
     if (me != &unattached_heap && me != &exited_heap) {
@@ -1892,11 +1793,7 @@ static ALWAYS_INLINE void *alloc(size_t n)
     heap *h = my_heap();
     if (LIKELY(n <= SMALL_MAX - HEADER)) {
         size_t stride = stride_for(n);
-        unsigned i = (unsigned)(stride / GRANULE);
-        block *b = h->quick[i];
-        if (b)
-            return quick_take(h, b, stride, i);
-        b = h->bins[i];
+        block *b = h->bins[stride / GRANULE];
         if (b)
             return take_exact(h, b, stride);
         chunk *c = h->cur;
@@ -1953,13 +1850,11 @@ static verdict examine(void *p)
     if (!owner) /* a chunk in the pool: only a stale pointer points here */
         return (info & B_INUSE) ? INVALID : FREED;
     if (owner != my_heap()) /* its owner may be changing its chunk: the header only */
-        return (info & (B_INUSE | B_BINNED | B_REMOTE)) == B_INUSE ? LIVE : FREED;
+        return (info & (B_INUSE | B_REMOTE)) == B_INUSE ? LIVE : FREED;
     if ((char *)b >= c->cursor) /* popped: only a stale pointer points here */
         return (info & B_INUSE) ? INVALID : FREED;
     if (!(info & B_INUSE))
         return (info & B_BINNED) ? FREED : INVALID;
-    if (info & B_BINNED) /* on a quick list */
-        return FREED;
     if (b != c->top && !linked(c, b, info))
         return INVALID;
     return LIVE;
@@ -2000,7 +1895,7 @@ static ALWAYS_INLINE void release(void *p, const char *function)
     block *b = header_of(p);
     uint32_t info;
     if (UNLIKELY(!in_break(p)) ||
-        UNLIKELY(((info = load_relaxed(&b->info)) & (B_INUSE | B_BINNED | B_REMOTE | B_HUGE)) != B_INUSE)) {
+        UNLIKELY(((info = load_relaxed(&b->info)) & (B_INUSE | B_REMOTE | B_HUGE)) != B_INUSE)) {
         release_checked(p, function);
         return;
     }
@@ -2169,7 +2064,7 @@ static NO_THREAD_SANITIZER void gather(struct bimp_stats *st)
     counts n = { 0 };
     for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all) {
         st->in_use_bytes += peek(h->in_use);
-        st->binned_bytes += peek(h->binned) + peek(h->quick_bytes);
+        st->binned_bytes += peek(h->binned);
         n.bumped += peek(h->n.bumped);
         n.exact += peek(h->n.exact);
         n.refit += peek(h->n.refit);
@@ -2331,7 +2226,6 @@ static bool trim(void)
     heap *h = usable_heap();
     if (h) {
         drain(h);
-        flush_quick(h);
         released = purge_free_runs(h);
         if (h->cur != &empty_chunk && chunk_empty(h->cur)) { /* let the break shrink past it */
             release_chunk(h, h->cur);
