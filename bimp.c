@@ -1037,19 +1037,28 @@ static unsigned next_bin(heap *h, unsigned i)
     return NBINS;
 }
 
-/* Hand out free block b (unbinned, `have` bytes) for `stride` bytes: the
- * rest, if it can be a block, is split off and binned. */
+/* Block b heads a run of `have` bytes, unbinned, after which comes a block
+ * in use: b keeps `stride` bytes and the rest is binned if it can be a
+ * block.  Returns the stride b keeps. */
+static size_t split_run(heap *h, block *b, size_t have, size_t stride)
+{
+    block *beyond = after(b, have);
+    if (have - stride < MIN_STRIDE) {
+        beyond->prev = (uint32_t)(have / GRANULE);
+        return have;
+    }
+    block *rest = after(b, stride);
+    rest->prev = (uint32_t)(stride / GRANULE);
+    beyond->prev = (uint32_t)((have - stride) / GRANULE);
+    bin_block(h, rest, have - stride);
+    return stride;
+}
+
+/* Hand out free block b (unbinned, `have` bytes) for `stride` bytes; free
+ * blocks have no free neighbours, so the block after it is in use. */
 static void *carve(heap *h, block *b, size_t have, size_t stride)
 {
-    block *next = after(b, have); /* in use: free blocks have no free neighbours */
-    if (have - stride >= MIN_STRIDE) {
-        block *rest = after(b, stride);
-        rest->prev = (uint32_t)(stride / GRANULE);
-        next->prev = (uint32_t)((have - stride) / GRANULE);
-        bin_block(h, rest, have - stride);
-    } else {
-        stride = have;
-    }
+    stride = split_run(h, b, have, stride);
     store_relaxed(&b->info, info_make(stride, B_INUSE));
     count(h->in_use, stride);
     count(h->n.refit, 1);
@@ -1972,16 +1981,7 @@ static bool resize_in_place(block *b, size_t n)
             return true; /* nothing worth splitting off */
         if (next_free)
             unbin(h, next);
-        block *beyond = after(b, have); /* in use */
-        if (have - stride >= MIN_STRIDE) {
-            block *rest = after(b, stride);
-            rest->prev = (uint32_t)(stride / GRANULE);
-            beyond->prev = (uint32_t)((have - stride) / GRANULE);
-            bin_block(h, rest, have - stride);
-        } else {
-            stride = have;
-            beyond->prev = (uint32_t)(have / GRANULE);
-        }
+        stride = split_run(h, b, have, stride);
     }
     store_relaxed(&b->info, info_make(stride, B_INUSE));
     count(h->in_use, stride - old);
