@@ -1145,6 +1145,17 @@ static inline void lower_cursor(chunk *c, char *to)
     c->cursor = to;
 }
 
+static void settle(heap *h, chunk *c);
+
+/* A pop is done: a chunk other than the current one may need settling. */
+static inline void popped(heap *h, chunk *c)
+{
+    if (DEBUG_CHECKS)
+        check_chunk(c);
+    if (UNLIKELY(c != h->cur))
+        settle(h, c);
+}
+
 /* The pop reached free block p: it goes too. */
 static NOINLINE void pop_free(heap *h, chunk *c, block *p)
 {
@@ -1152,22 +1163,25 @@ static NOINLINE void pop_free(heap *h, chunk *c, block *p)
     count(h->n.swept, 1);
     c->cursor = (char *)p;
     c->top = p->prev ? before(p) : p;
+    popped(h, c);
 }
 
-/* The top block b was just freed: pop it, and the free block behind it. */
+/* The top block b was just freed: pop it, and the free block behind it.
+ * Every call here is a tail call, so the fast path saves no registers. */
 static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
 {
     store_relaxed(&b->info, info & ~(uint32_t)(B_INUSE | B_REMOTE));
     lower_cursor(c, (char *)b);
-    if (b->prev == 0) {
-        c->top = b; /* the chunk is empty */
-        return;
-    }
-    block *p = before(b);
-    if (LIKELY(load_relaxed(&p->info) & B_INUSE))
+    c->top = b; /* the chunk is empty, unless a block is behind */
+    if (b->prev != 0) {
+        block *p = before(b);
+        if (UNLIKELY(!(load_relaxed(&p->info) & B_INUSE))) {
+            pop_free(h, c, p);
+            return;
+        }
         c->top = p;
-    else
-        pop_free(h, c, p);
+    }
+    popped(h, c);
 }
 
 /* Block b (`stride` bytes) below the top was just freed: merge it with its
@@ -1232,19 +1246,13 @@ static inline void free_local(heap *h, chunk *c, block *b, uint32_t info)
     count(h->in_use, -stride);
     if (b != c->top) {
         free_below(h, b, stride);
-    } else {
-        count(h->n.pops, 1);
-        count(h->n.pop_bytes, stride);
-        pop_top(h, c, b, info);
-        if (UNLIKELY(c != h->cur)) {
-            if (DEBUG_CHECKS)
-                check_chunk(c);
-            settle(h, c);
-            return;
-        }
+        if (DEBUG_CHECKS)
+            check_chunk(c);
+        return;
     }
-    if (DEBUG_CHECKS)
-        check_chunk(c);
+    count(h->n.pops, 1);
+    count(h->n.pop_bytes, stride);
+    pop_top(h, c, b, info);
 }
 
 /* Apply every remote free waiting in h's inbox. */
