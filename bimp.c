@@ -2118,15 +2118,14 @@ static NO_THREAD_SANITIZER void gather(struct bimp_stats *st)
 }
 
 /* One labelled line of the statistics: label, count, bytes, remark. */
-static void stat_line(text *t, int fd, const char *label, size_t count, const char *noun,
-                      size_t bytes, const char *remark)
+static void stat_line(text *t, int fd, const char *label, size_t count, size_t bytes,
+                      const char *remark)
 {
     put_str(t, "bimp:   ");
     put_str(t, label);
     put_column(t, 40);
     if (count != SIZE_MAX)
         put_human(t, count, false);
-    put_str(t, noun);
     put_column(t, 50);
     if (bytes != SIZE_MAX)
         put_human(t, bytes, true);
@@ -2161,13 +2160,13 @@ static void print_stats(int fd)
     char remark[96];
     put_str(&t, "bimp " BIMP_VERSION ": statistics");
     put_line_to(&t, fd);
-    stat_line(&t, fd, "allocations", st.allocations, "", SIZE_MAX, NULL);
-    stat_line(&t, fd, "  pushed on a top", st.bumped, "", SIZE_MAX, NULL);
-    stat_line(&t, fd, "  reused, exact size", st.reused_exact, "", SIZE_MAX, NULL);
-    stat_line(&t, fd, "  reused, split", st.reused_split, "", SIZE_MAX, NULL);
-    stat_line(&t, fd, "  huge (own mapping)", st.huge_allocations, "", SIZE_MAX, NULL);
-    stat_line(&t, fd, "    of which reused mappings", st.huge_reused, "", SIZE_MAX, NULL);
-    stat_line(&t, fd, "frees; memory came back by", st.frees, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "allocations", st.allocations, SIZE_MAX, NULL);
+    stat_line(&t, fd, "  pushed on a top", st.bumped, SIZE_MAX, NULL);
+    stat_line(&t, fd, "  reused, exact size", st.reused_exact, SIZE_MAX, NULL);
+    stat_line(&t, fd, "  reused, split", st.reused_split, SIZE_MAX, NULL);
+    stat_line(&t, fd, "  huge (own mapping)", st.huge_allocations, SIZE_MAX, NULL);
+    stat_line(&t, fd, "    of which reused mappings", st.huge_reused, SIZE_MAX, NULL);
+    stat_line(&t, fd, "frees; memory came back by", st.frees, SIZE_MAX, NULL);
     text r = { .len = 0 };
     put_str(&r, "swept ");
     put_human(&r, st.swept_blocks, false);
@@ -2175,23 +2174,23 @@ static void print_stats(int fd)
     size_t n = r.len < sizeof remark - 1 ? r.len : sizeof remark - 1;
     memcpy(remark, r.buf, n);
     remark[n] = 0;
-    stat_line(&t, fd, "  top-of-stack pops", st.top_pops, "", st.popped_bytes, remark);
-    stat_line(&t, fd, "  reuse below the top", st.frees_below_top, "", st.below_top_bytes, NULL);
-    stat_line(&t, fd, "  frees from other threads", st.remote_frees, "", st.remote_bytes, NULL);
-    stat_line(&t, fd, "  whole-chunk resets", st.chunk_resets, "", st.chunk_resets * CHUNK, NULL);
-    stat_line(&t, fd, "  huge unmaps", st.huge_frees, "", st.huge_freed_bytes, NULL);
-    stat_line(&t, fd, "in use now", SIZE_MAX, "", st.in_use_bytes, NULL);
-    stat_line(&t, fd, "chunks from the OS now", st.chunk_bytes / CHUNK, "", st.chunk_bytes, NULL);
-    stat_line(&t, fd, "  at the peak", st.peak_chunk_bytes / CHUNK, "", st.peak_chunk_bytes, NULL);
-    stat_line(&t, fd, "huge blocks now", load_relaxed(&g.huge_count), "", st.huge_bytes, NULL);
-    stat_line(&t, fd, "  at the peak", load_relaxed(&g.huge_peak_count), "", st.peak_huge_bytes, NULL);
-    stat_line(&t, fd, "system calls: brk grow", st.brk_grows, "", SIZE_MAX, NULL);
-    stat_line(&t, fd, "  brk shrink", st.brk_shrinks, "", SIZE_MAX, NULL);
-    stat_line(&t, fd, "  mmap", st.maps, "", SIZE_MAX, NULL);
-    stat_line(&t, fd, "  munmap", st.unmaps, "", SIZE_MAX, NULL);
-    stat_line(&t, fd, "  madvise (purges)", st.purges, "", SIZE_MAX, NULL);
-    stat_line(&t, fd, "thread heaps made", st.heaps_made, "", SIZE_MAX, NULL);
-    stat_line(&t, fd, "  adopted from exited threads", st.heaps_adopted, "", SIZE_MAX, NULL);
+    stat_line(&t, fd, "  top-of-stack pops", st.top_pops, st.popped_bytes, remark);
+    stat_line(&t, fd, "  reuse below the top", st.frees_below_top, st.below_top_bytes, NULL);
+    stat_line(&t, fd, "  frees from other threads", st.remote_frees, st.remote_bytes, NULL);
+    stat_line(&t, fd, "  whole-chunk resets", st.chunk_resets, st.chunk_resets * CHUNK, NULL);
+    stat_line(&t, fd, "  huge unmaps", st.huge_frees, st.huge_freed_bytes, NULL);
+    stat_line(&t, fd, "in use now", SIZE_MAX, st.in_use_bytes, NULL);
+    stat_line(&t, fd, "chunks from the OS now", st.chunk_bytes / CHUNK, st.chunk_bytes, NULL);
+    stat_line(&t, fd, "  at the peak", st.peak_chunk_bytes / CHUNK, st.peak_chunk_bytes, NULL);
+    stat_line(&t, fd, "huge blocks now", load_relaxed(&g.huge_count), st.huge_bytes, NULL);
+    stat_line(&t, fd, "  at the peak", load_relaxed(&g.huge_peak_count), st.peak_huge_bytes, NULL);
+    stat_line(&t, fd, "system calls: brk grow", st.brk_grows, SIZE_MAX, NULL);
+    stat_line(&t, fd, "  brk shrink", st.brk_shrinks, SIZE_MAX, NULL);
+    stat_line(&t, fd, "  mmap", st.maps, SIZE_MAX, NULL);
+    stat_line(&t, fd, "  munmap", st.unmaps, SIZE_MAX, NULL);
+    stat_line(&t, fd, "  madvise (purges)", st.purges, SIZE_MAX, NULL);
+    stat_line(&t, fd, "thread heaps made", st.heaps_made, SIZE_MAX, NULL);
+    stat_line(&t, fd, "  adopted from exited threads", st.heaps_adopted, SIZE_MAX, NULL);
     size_t percent;
     const char *verdict = verdict_of(&st, &percent);
     put_str(&t, "bimp: verdict: ");
