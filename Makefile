@@ -53,6 +53,7 @@ test: all variants
 	@tests/run
 
 bench: all
+	@bench/install-deps
 	bench/run
 
 clean:
