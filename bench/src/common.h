@@ -170,7 +170,7 @@ static inline void *xcalloc(size_t k, size_t n)
 
 static inline uint64_t stamp_word(uint64_t tag, size_t off)
 {
-    return tag ^ (off * 0x9E3779B97F4A7C15ULL);
+    return tag + off;
 }
 
 static inline void stamp(void *p, size_t n, uint64_t tag)
@@ -180,7 +180,8 @@ static inline void stamp(void *p, size_t n, uint64_t tag)
         for (size_t i = 0; i < n; i++) b[i] = (unsigned char)(tag + i);
         return;
     }
-    for (size_t i = 0; i + 8 <= n; i += 4096) *(uint64_t *)(b + i) = stamp_word(tag, i);
+    *(uint64_t *)b = tag;
+    for (size_t i = 4096; i + 8 <= n; i += 4096) *(uint64_t *)(b + i) = stamp_word(tag, i);
     size_t last = (n - 8) & ~(size_t)7;
     *(uint64_t *)(b + last) = stamp_word(tag, last);
 }
@@ -193,10 +194,10 @@ static inline int stamp_ok(const void *p, size_t n, uint64_t tag)
             if (b[i] != (unsigned char)(tag + i)) return 0;
         return 1;
     }
-    for (size_t i = 0; i + 8 <= n; i += 4096)
-        if (*(const uint64_t *)(b + i) != stamp_word(tag, i)) return 0;
+    int ok = *(const uint64_t *)b == tag;
+    for (size_t i = 4096; i + 8 <= n; i += 4096) ok &= *(const uint64_t *)(b + i) == stamp_word(tag, i);
     size_t last = (n - 8) & ~(size_t)7;
-    return *(const uint64_t *)(b + last) == stamp_word(tag, last);
+    return ok & (*(const uint64_t *)(b + last) == stamp_word(tag, last));
 }
 
 #define VERIFY(p, n, tag) \
