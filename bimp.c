@@ -1407,10 +1407,11 @@ static void *huge_place(char *map, size_t mapped, size_t off, size_t len)
 /* Recently freed huge mappings, kept for BIMP_HUGE_DELAY for the next huge
  * request: a fresh mapping costs a page fault and a page of zeroing for
  * every page the program touches, a reused one nothing. */
-#define HUGE_CACHE_SLOTS 8
+#define HUGE_CACHE_SLOTS 32
 static struct {
     lock_t lock;
-    size_t count, bytes;
+    size_t count;
+    ATOMIC(size_t) bytes; /* read without the lock by grow_from_cache */
     struct {
         char *map;
         size_t len;
@@ -1441,37 +1442,58 @@ static void expire_huge(uint64_t now)
 /* A cached mapping with room for len bytes, its pages still present;
  * *mapped is set to its length.  For a block that realloc is growing the
  * longest one (the block will likely grow on, into it), else the shortest
- * one long enough; if none is, the longest one, grown. */
+ * one long enough; NULL if none is. */
 static char *reuse_huge(size_t len, bool growing, size_t *mapped)
 {
-    size_t fit = HUGE_CACHE_SLOTS, grow = HUGE_CACHE_SLOTS;
+    size_t pick = HUGE_CACHE_SLOTS;
     lock(&huge_cache.lock);
     expire_huge(os_now_ms());
     for (size_t i = 0; i < huge_cache.count; i++) {
         size_t have = huge_cache.slot[i].len;
-        if (have >= len && (fit == HUGE_CACHE_SLOTS || (have < huge_cache.slot[fit].len) != growing))
-            fit = i;
-        if (have < len && (grow == HUGE_CACHE_SLOTS || have > huge_cache.slot[grow].len))
-            grow = i;
+        if (have >= len && (pick == HUGE_CACHE_SLOTS || (have < huge_cache.slot[pick].len) != growing))
+            pick = i;
     }
-    size_t pick = fit != HUGE_CACHE_SLOTS ? fit : grow;
     char *map = NULL;
-    size_t have = 0;
     if (pick != HUGE_CACHE_SLOTS) {
         map = huge_cache.slot[pick].map;
-        have = huge_cache.slot[pick].len;
+        *mapped = huge_cache.slot[pick].len;
         uncache(pick);
     }
     unlock(&huge_cache.lock);
-    if (map && have < len) {
-        char *grown = os_remap(map, have, len, CHUNK);
-        if (!grown)
-            os_unmap(map, have);
-        map = grown;
-        have = len;
-    }
-    *mapped = have;
     return map;
+}
+
+/* Move the pages of cached mappings into [to, to + len), which lies in a
+ * fresh mapping: the shortest one that covers what is left, else the
+ * longest, part of it if it is longer than needed.  Returns how many bytes
+ * from the start of the range now have pages (the rest is still fresh). */
+static size_t fill_from_cache(char *to, size_t len)
+{
+    size_t filled = 0;
+    lock(&huge_cache.lock);
+    expire_huge(os_now_ms());
+    while (filled < len && huge_cache.count) {
+        size_t need = len - filled, pick = 0;
+        for (size_t i = 1; i < huge_cache.count; i++) {
+            size_t have = huge_cache.slot[i].len, best = huge_cache.slot[pick].len;
+            if (best < need ? have > best : have >= need && have < best)
+                pick = i;
+        }
+        char *from = huge_cache.slot[pick].map;
+        size_t take = huge_cache.slot[pick].len < need ? huge_cache.slot[pick].len : need;
+        if (!os_move(from, take, to + filled))
+            break;
+        if (take == huge_cache.slot[pick].len) {
+            uncache(pick);
+        } else {
+            huge_cache.slot[pick].map += take;
+            huge_cache.slot[pick].len -= take;
+            huge_cache.bytes -= take;
+        }
+        filled += take;
+    }
+    unlock(&huge_cache.lock);
+    return filled;
 }
 
 /* Keep a freed mapping for reuse; false if it does not fit the cache. */
@@ -1502,25 +1524,30 @@ static bool cache_huge(char *map, size_t len)
 }
 
 /* A huge block of n bytes aligned to align; zeroed if `zero`; `growing`
- * if realloc is moving a block that grows. */
+ * if realloc is moving a block that grows.  A cached mapping is reused if
+ * one is long enough, else a fresh one gets the pages of cached ones. */
 static void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
 {
     if (align < GRANULE)
         align = GRANULE;
-    size_t off = huge_offset(align), mapped = 0;
+    size_t off = huge_offset(align), mapped = 0, dirty = 0;
     size_t len = off <= UINT32_MAX ? huge_length(off, n) : 0;
     char *map = len && align <= CHUNK ? reuse_huge(len, growing, &mapped) : NULL;
     fetch_add(&g.huge_allocs, 1);
     if (map) {
-        fetch_add(&g.huge_reused, 1);
-        if (zero)
-            memset(map + off + HEADER, 0, n);
+        dirty = mapped;
     } else if (len && (map = os_map(len, align > CHUNK ? align : CHUNK))) {
         fetch_add(&g.maps, 1);
         mapped = len;
+        dirty = fill_from_cache(map, len);
     } else {
         errno = ENOMEM;
         return NULL;
+    }
+    if (dirty) {
+        fetch_add(&g.huge_reused, 1);
+        if (zero && dirty > off + HEADER)
+            memset(map + off + HEADER, 0, n < dirty - off - HEADER ? n : dirty - off - HEADER);
     }
     if (!mark_units(map, mapped, U_HUGE_START)) {
         os_unmap(map, mapped);
@@ -1556,9 +1583,40 @@ static void huge_free(block *b, const char *function)
     }
 }
 
+/* Give the pages of a huge mapping from `from` on to the cache (or back to
+ * the OS); they are no longer part of the block's mapping. */
+static void drop_huge_tail(char *from, size_t len)
+{
+    mark_units(from, len, U_HUGE_FREED);
+    if (!cache_huge(from, len)) {
+        os_unmap(from, len);
+        fetch_add(&g.unmaps, 1);
+    }
+}
+
+/* Grow a huge mapping to len bytes with the pages of cached mappings: the
+ * mapping moves to the front of a fresh one, the cache fills the rest.
+ * NULL if there is nothing cached or the OS cannot. */
+static char *grow_from_cache(char *map, size_t mapped, size_t len)
+{
+    if (!load_relaxed(&huge_cache.bytes))
+        return NULL;
+    char *to = os_map(len, CHUNK);
+    if (!to)
+        return NULL;
+    if (!os_move(map, mapped, to)) {
+        os_unmap(to, len);
+        return NULL;
+    }
+    fetch_add(&g.maps, 1);
+    fill_from_cache(to + mapped, len - mapped);
+    return to;
+}
+
 /* Resize a huge block: within its mapping if it has room (a block that
- * shrinks below a quarter of its mapping gives the rest back), else by growing or moving the
- * mapping; NULL if the OS cannot (the caller copies). */
+ * shrinks below a quarter of its mapping gives the rest to the cache), else
+ * by growing or moving the mapping, with cached pages if there are any;
+ * NULL if the OS cannot (the caller copies). */
 static void *huge_resize(block *b, size_t n)
 {
     char *map = huge_map(b);
@@ -1571,15 +1629,17 @@ static void *huge_resize(block *b, size_t n)
         w->length = len;
         return payload_of(b);
     }
-    char *moved = os_remap(map, mapped, len, CHUNK);
-    if (!moved)
+    char *moved = map;
+    if (len < mapped) {
+        drop_huge_tail(map + len, mapped - len);
+    } else if (!(moved = grow_from_cache(map, mapped, len)) &&
+               !(moved = os_remap(map, mapped, len, CHUNK))) {
         return NULL;
+    }
     if (!mark_units(moved, len, U_HUGE_START))
         fatal("no memory left to map", moved, "realloc");
     if (moved != map)
         mark_units(map, mapped, U_HUGE_FREED);
-    else if (len < mapped)
-        mark_units(map + len, mapped - len, U_NONE);
     count_huge(mapped, -1);
     return huge_place(moved, len, off, len);
 }

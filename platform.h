@@ -9,6 +9,7 @@
 #ifndef BIMP_PLATFORM_H
 #define BIMP_PLATFORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,11 @@ void os_unmap(void *p, size_t size);
  * mapping, or NULL if the OS cannot; the caller then copies.  The old
  * mapping is untouched on NULL. */
 void *os_remap(void *p, size_t old_size, size_t new_size, size_t align);
+
+/* Move the pages of [from, from + size) to [to, to + size), replacing what
+ * was mapped there, without touching their contents; false if the OS
+ * cannot (nothing moved).  Both ranges lie in mappings made by os_map. */
+bool os_move(void *from, size_t size, void *to);
 
 /* Tell the OS the pages' contents are no longer needed; they read back as zero. */
 void os_purge(void *p, size_t size);

@@ -70,6 +70,11 @@ void *os_remap(void *p, size_t old_size, size_t new_size, size_t align)
     return q;
 }
 
+bool os_move(void *from, size_t size, void *to)
+{
+    return mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to) == to;
+}
+
 void os_purge(void *p, size_t size)
 {
     madvise(p, size, MADV_DONTNEED);

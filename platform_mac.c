@@ -63,6 +63,12 @@ void *os_remap(void *p, size_t old_size, size_t new_size, size_t align)
     return NULL;
 }
 
+bool os_move(void *from, size_t size, void *to)
+{
+    (void)from, (void)size, (void)to;
+    return false;
+}
+
 void os_purge(void *p, size_t size)
 {
     /* Mapping fresh pages over the range guarantees they read back as zero. */

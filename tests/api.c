@@ -5,6 +5,7 @@
  * Usage: api <variant-name>
  */
 #include "common.h"
+#include "../bimp.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -122,6 +123,59 @@ GROUP(calloc)
     void *big = calloc(1000, 1000);
     CHECK(big && ((unsigned char *)big)[999999] == 0);
     free(big);
+}
+
+/* Freed huge blocks are kept, and a later huge block gets their pages: a
+ * whole mapping, or pieces of several moved into a fresh one.  Whatever the
+ * pieces held must not show through calloc, realloc must keep contents as it
+ * grows over cached pages or shrinks and gives its tail to the cache. */
+GROUP(huge_reuse)
+{
+    const size_t MB = (size_t)1 << 20;
+    int (*stats)(struct bimp_stats *) = (int (*)(struct bimp_stats *))dlsym(RTLD_DEFAULT, "bimp_stats");
+    struct bimp_stats before, after;
+    CHECK(stats && stats(&before) == 0);
+    char *piece[3];
+    for (int i = 0; i < 3; i++) {
+        piece[i] = malloc((size_t)(i + 1) * MB);
+        CHECK(piece[i] != NULL);
+        if (piece[i])
+            memset(piece[i], 0xab, (size_t)(i + 1) * MB);
+    }
+    for (int i = 0; i < 3; i++)
+        free(piece[i]);
+    /* 5.5 MiB: no single cached mapping holds it, two and a half do. */
+    size_t n = 5 * MB + MB / 2;
+    unsigned char *z = calloc(n, 1);
+    CHECK(z != NULL);
+    int zero = z != NULL;
+    for (size_t k = 0; z && k < n; k++)
+        zero &= z[k] == 0;
+    CHECK(zero);
+    CHECK(stats && stats(&after) == 0 && after.huge_reused > before.huge_reused);
+    /* Grow over cached pages, keeping the contents. */
+    char *spare = malloc(4 * MB);
+    CHECK(spare != NULL);
+    free(spare);
+    char *g = malloc(2 * MB);
+    CHECK(g != NULL);
+    if (g) {
+        fill(g, 2 * MB, 7);
+        g = realloc(g, 7 * MB);
+        CHECK(g && intact(g, 2 * MB, 7));
+        if (g) {
+            fill(g, 7 * MB, 8);
+            /* Shrink below a quarter: the tail goes to the cache. */
+            g = realloc(g, MB);
+            CHECK(g && intact(g, MB, 8));
+            char *t = calloc(5 * MB, 1);
+            CHECK(t && t[0] == 0 && t[5 * MB - 1] == 0 && t[MB] == 0);
+            CHECK(g && intact(g, MB, 8));
+            free(t);
+        }
+        free(g);
+    }
+    free(z);
 }
 
 GROUP(realloc)
@@ -455,6 +509,7 @@ int main(int argc, char **argv)
     RUN(impossible_sizes);
     RUN(calloc);
     RUN(realloc);
+    RUN(huge_reuse);
     RUN(reallocarray);
     RUN(reallocf);
     RUN(posix_memalign);
