@@ -1025,7 +1025,7 @@ static void unbin(heap *h, block *b)
 }
 
 /* The first non-empty bin at or above i, or NBINS. */
-static unsigned next_bin(heap *h, unsigned i)
+static inline unsigned next_bin(heap *h, unsigned i)
 {
     for (unsigned w = i / 64; w < BITMAP_WORDS; w++) {
         uint64_t bits = h->nonempty[w];
@@ -1120,10 +1120,11 @@ static inline bool fits(chunk *c, size_t stride)
 static inline block *push(chunk *c, size_t stride, uint32_t flags)
 {
     block *b = (block *)c->cursor;
-    b->prev = (uint32_t)(((char *)b - (char *)c->top) / GRANULE);
+    uint32_t prev = (uint32_t)(((char *)b - (char *)c->top) / GRANULE);
+    c->top = b; /* the chunk first: the header stores cannot alias it */
+    c->cursor = (char *)b + stride;
+    b->prev = prev;
     store_relaxed(&b->info, info_make(stride, flags));
-    c->top = b;
-    c->cursor += stride;
     return b;
 }
 
@@ -1864,19 +1865,26 @@ static void *alloc_slow(size_t n, size_t align)
     return p;
 }
 
-/* malloc: an exact fit from a small bin, else a bump, else the slow path. */
+/* malloc: an exact fit from a small bin, else a bump, else the slow path.
+ * A larger block is bumped at once when no medium bin holds a block, which
+ * is what alloc_in would do. */
 static ALWAYS_INLINE void *alloc(size_t n)
 {
     heap *h = my_heap();
+    size_t stride;
     if (LIKELY(n <= SMALL_MAX - HEADER)) {
-        size_t stride = stride_for(n);
+        stride = stride_for(n);
         block *b = h->bins[stride / GRANULE];
         if (b)
             return take_exact(h, b, stride);
-        chunk *c = h->cur;
-        if (LIKELY(fits(c, stride)))
-            return push_live(h, c, stride);
+    } else if (n <= huge_threshold && next_bin(h, SMALL_BINS) == NBINS) {
+        stride = stride_for(n);
+    } else {
+        return alloc_slow(n, 0);
     }
+    chunk *c = h->cur;
+    if (LIKELY(fits(c, stride)))
+        return push_live(h, c, stride);
     return alloc_slow(n, 0);
 }
 
