@@ -596,7 +596,7 @@ static int stats_fd = 2; /* a copy of stderr: some programs close theirs before 
 static size_t huge_threshold = HUGE_THRESHOLD_MAX;
 /* Bytes of free chunks kept with their pages at most, and for how long. */
 static size_t pool_keep_bytes = 8 * CHUNK;
-static size_t purge_delay_ms = 10;
+static size_t purge_delay_ms = 1000;
 /* Freed huge mappings kept for reuse: how many bytes at most, how long. */
 static size_t huge_cache_max = (size_t)128 << 20;
 static size_t huge_delay_ms = 1000;
@@ -902,6 +902,12 @@ static void shrink_break(size_t slack)
     }
 }
 
+/* A program that frees many chunks and soon takes as many again would fault
+ * in fresh pages each time: the pool may keep up to 1/POOL_KEEP_SHARE of all
+ * chunk memory hot (if that is more than BIMP_TRIM_THRESHOLD), each chunk for
+ * BIMP_PURGE_DELAY ms. */
+#define POOL_KEEP_SHARE 2
+
 /* Purge the pool's chunks that have waited long enough, and any beyond the
  * number kept hot; then let the break shrink.  Runs at most once a
  * millisecond, or always when `now` is 0. */
@@ -911,6 +917,8 @@ static void maintain_pool(uint64_t now)
         return;
     g.maintained_ms = now;
     size_t keep = pool_keep_bytes / CHUNK;
+    if (keep < g.segment_bytes / CHUNK / POOL_KEEP_SHARE)
+        keep = g.segment_bytes / CHUNK / POOL_KEEP_SHARE;
     for (chunk *c = g.pool_last; c && g.hot_count; c = c->prev) {
         if (c->purged)
             continue;

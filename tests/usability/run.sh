@@ -36,7 +36,7 @@ MAJOR=${VERSION%%.*}
 # The options, from the table in bimp.c, and their documented defaults.
 OPTIONS=$(sed -n '/^} options\[\] = {/,/^};/p' "$ROOT/bimp.c" | grep -o '"BIMP_[A-Z_]*"' | tr -d '"')
 declare -A DEFAULT=([BIMP_VERBOSE]=0 [BIMP_SHOW_STATS]=0 [BIMP_MMAP_THRESHOLD]=131072
-    [BIMP_TRIM_THRESHOLD]=2097152 [BIMP_PURGE_DELAY]=10)
+    [BIMP_TRIM_THRESHOLD]=2097152 [BIMP_PURGE_DELAY]=1000)
 # The fields of struct bimp_stats, from bimp.h.
 FIELDS=$(sed -n '/^struct bimp_stats {/,/^};/p' "$ROOT/bimp.h" | sed 's,/\*.*\*/,,' |
     grep -o '[a-z_]*[,;]' | tr -d ',;')
