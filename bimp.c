@@ -145,7 +145,7 @@
  * Payloads are aligned to GRANULE; strides are multiples of GRANULE and at
  * least MIN_STRIDE, so that a free block's payload holds its two bin links.
  *
- * Invariants (check_chunk asserts 1-4 after every operation, check_heap all):
+ * Invariants (check_chunk asserts 1-4 and 7 after every operation, check_heap all):
  *  1. Walking from `first` by strides lands exactly on `cursor`; every
  *     block's prev equals the stride of the block before it.
  *  2. `top` is the last block and is in use, or the chunk is empty and
@@ -162,6 +162,9 @@
  *     by the owner exactly once.
  *  6. Memory at or above max(cursor, hwm) has not been written since the
  *     chunk was fresh or purged: it reads as zero (so calloc skips memset).
+ *  7. A block's prev has PREV_FREE set exactly when the block before it is
+ *     free, so that freeing a block never reads its neighbour behind unless
+ *     that one is free (a cache miss saved on most frees below the top).
  *
  * A huge block is a mapping of its own, aligned to CHUNK and a whole number
  * of CHUNKs long: [length][offset][pad][h|payload...], with h.prev the byte
@@ -188,9 +191,13 @@ enum {
 };
 
 typedef struct block {
-    uint32_t prev;
+    uint32_t prev; /* back distance in granules, | PREV_FREE */
     ATOMIC(uint32_t) info;
 } block;
+
+/* In `prev`: the block before is free (invariant 7).  Only the owner writes
+ * `prev`, so the bit needs no atomic, unlike the flags in `info`. */
+#define PREV_FREE ((uint32_t)1 << 31)
 
 _Static_assert(sizeof(block) == HEADER, "block header must be 8 bytes");
 
@@ -298,7 +305,7 @@ static inline bool chunk_empty(chunk *c)
 
 static inline block *before(block *b)
 {
-    return (block *)((char *)b - b->prev * GRANULE);
+    return (block *)((char *)b - (b->prev & ~PREV_FREE) * GRANULE);
 }
 
 static inline block *after(block *b, size_t stride)
@@ -524,7 +531,8 @@ static size_t check_chunk(chunk *c)
         bool free = !(info & B_INUSE);
         REQUIRE(stride >= MIN_STRIDE && stride % GRANULE == 0, "block stride", b);
         REQUIRE(((uintptr_t)payload_of(b) & (GRANULE - 1)) == 0, "payload alignment", b);
-        REQUIRE(prev ? b->prev * GRANULE == (size_t)(at - prev) : b->prev == 0, "back distance", b);
+        REQUIRE(prev ? (b->prev & ~PREV_FREE) * GRANULE == (size_t)(at - prev) : b->prev == 0, "back distance", b);
+        REQUIRE(!!(b->prev & PREV_FREE) == prev_free, "prev-free bit", b);
         REQUIRE(!(info & B_HUGE), "huge flag inside a chunk", b);
         REQUIRE(free == !!(info & B_BINNED), "free exactly when binned", b);
         REQUIRE(!(free && prev_free), "two free neighbours", b);
@@ -1057,7 +1065,7 @@ static size_t split_run(heap *h, block *b, size_t have, size_t stride)
     }
     block *rest = after(b, stride);
     rest->prev = (uint32_t)(stride / GRANULE);
-    beyond->prev = (uint32_t)((have - stride) / GRANULE);
+    beyond->prev = (uint32_t)((have - stride) / GRANULE) | PREV_FREE;
     bin_block(h, rest, have - stride);
     return stride;
 }
@@ -1108,6 +1116,7 @@ static inline void *take_exact(heap *h, block *b, size_t stride)
         h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
     count(h->binned, -stride);
     store_relaxed(&b->info, info_make(stride, B_INUSE));
+    after(b, stride)->prev &= ~PREV_FREE; /* a free block is never the top */
     count(h->in_use, stride);
     count(h->n.exact, 1);
     if (DEBUG_CHECKS)
@@ -1171,7 +1180,7 @@ static NOINLINE void pop_free(heap *h, chunk *c, block *p)
     unbin(h, p);
     count(h->n.swept, 1);
     c->cursor = (char *)p;
-    c->top = p->prev ? before(p) : p;
+    c->top = p->prev ? before(p) : p; /* p's prev: in use, or none */
     popped(h, c);
 }
 
@@ -1181,15 +1190,11 @@ static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
 {
     store_relaxed(&b->info, info & ~(uint32_t)(B_INUSE | B_REMOTE));
     lower_cursor(c, (char *)b);
-    c->top = b; /* the chunk is empty, unless a block is behind */
-    if (b->prev != 0) {
-        block *p = before(b);
-        if (UNLIKELY(!(load_relaxed(&p->info) & B_INUSE))) {
-            pop_free(h, c, p);
-            return;
-        }
-        c->top = p;
+    if (UNLIKELY(b->prev & PREV_FREE)) {
+        pop_free(h, c, before(b));
+        return;
     }
+    c->top = before(b); /* b itself if it was the first: the chunk is empty */
     popped(h, c);
 }
 
@@ -1200,14 +1205,11 @@ static void free_below(heap *h, block *b, size_t stride)
     count(h->n.below, 1);
     count(h->n.below_bytes, stride);
     store_relaxed(&b->info, info_make(stride, B_BINNED)); /* stays so if merged into p */
-    if (b->prev) {
+    if (b->prev & PREV_FREE) {
         block *p = before(b);
-        uint32_t info = load_relaxed(&p->info);
-        if (!(info & B_INUSE)) {
-            unbin(h, p);
-            stride += stride_of(info);
-            b = p;
-        }
+        unbin(h, p);
+        stride += stride_of(load_relaxed(&p->info));
+        b = p;
     }
     block *next = after(b, stride);
     uint32_t info = load_relaxed(&next->info);
@@ -1216,7 +1218,7 @@ static void free_below(heap *h, block *b, size_t stride)
         stride += stride_of(info);
         next = after(b, stride);
     }
-    next->prev = (uint32_t)(stride / GRANULE);
+    next->prev = (uint32_t)(stride / GRANULE) | PREV_FREE;
     bin_block(h, b, stride);
 }
 
@@ -1349,11 +1351,15 @@ static void *push_aligned(heap *h, size_t stride, size_t align)
     size_t gap = align_up(at, align) - at;
     while (gap != 0 && gap < MIN_STRIDE)
         gap += align;
-    if (gap) {
-        block *pad = push(c, gap, 0);
-        bin_block(h, pad, gap); /* its neighbours: the old top, in use, and ours */
-    }
-    return push_live(h, c, stride);
+    if (!gap)
+        return push_live(h, c, stride);
+    block *pad = push(c, gap, B_INUSE); /* until the top above it is in place */
+    void *p = push_live(h, c, stride);
+    bin_block(h, pad, gap); /* its neighbours: the old top, in use, and ours */
+    header_of(p)->prev |= PREV_FREE;
+    if (DEBUG_CHECKS)
+        check_chunk(c);
+    return p;
 }
 
 /* ======================================================================== */
@@ -1901,7 +1907,7 @@ static ALWAYS_INLINE void *alloc(size_t n)
 static inline bool linked(chunk *c, block *b, uint32_t info)
 {
     block *next = after(b, stride_of(info));
-    return (char *)next < c->cursor && next->prev == info >> FLAG_BITS;
+    return (char *)next < c->cursor && (next->prev & ~PREV_FREE) == info >> FLAG_BITS;
 }
 
 typedef enum { LIVE, FREED, INVALID } verdict;
