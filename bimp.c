@@ -201,7 +201,9 @@ typedef struct block {
 
 _Static_assert(sizeof(block) == HEADER, "block header must be 8 bytes");
 
-/* A free block's payload: its bin's links. */
+/* A free block's payload: its bin's links.  `prev` is meaningless in the
+ * block that heads its bin (h->bins[i] says which that is): popping the
+ * head then touches no other block. */
 typedef struct {
     block *next, *prev;
 } links;
@@ -538,8 +540,8 @@ static size_t check_chunk(chunk *c)
         REQUIRE(!(free && prev_free), "two free neighbours", b);
         if (free) {
             links *l = links_of(b);
-            REQUIRE(l->prev ? links_of(l->prev)->next == b && bin_of(stride_of(l->prev->info)) == bin_of(stride)
-                            : h->bins[bin_of(stride)] == b,
+            REQUIRE(h->bins[bin_of(stride)] == b ||
+                        (links_of(l->prev)->next == b && bin_of(stride_of(l->prev->info)) == bin_of(stride)),
                     "binned block on the bin of its class", b);
             REQUIRE(!l->next || links_of(l->next)->prev == b, "bin links", b);
             binned += stride;
@@ -1014,7 +1016,6 @@ static void bin_block(heap *h, block *b, size_t stride)
     unsigned i = bin_of(stride);
     store_relaxed(&b->info, info_make(stride, B_BINNED));
     links *l = links_of(b);
-    l->prev = NULL;
     l->next = h->bins[i];
     if (l->next)
         links_of(l->next)->prev = b;
@@ -1027,10 +1028,10 @@ static void unbin(heap *h, block *b)
 {
     size_t stride = stride_of(load_relaxed(&b->info));
     links *l = links_of(b);
-    if (l->prev) {
+    unsigned i = bin_of(stride);
+    if (h->bins[i] != b) {
         links_of(l->prev)->next = l->next;
     } else {
-        unsigned i = bin_of(stride);
         h->bins[i] = l->next;
         if (!l->next)
             h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
@@ -1109,10 +1110,8 @@ static inline void *take_exact(heap *h, block *b, size_t stride)
 {
     unsigned i = (unsigned)(stride / GRANULE);
     block *next = links_of(b)->next;
-    h->bins[i] = next;
-    if (next)
-        links_of(next)->prev = NULL;
-    else
+    h->bins[i] = next; /* next's prev link is stale now, and unused while it heads the bin */
+    if (!next)
         h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
     count(h->binned, -stride);
     store_relaxed(&b->info, info_make(stride, B_INUSE));
