@@ -1955,7 +1955,7 @@ static verdict examine(void *p)
         return (info & B_BINNED) ? FREED : INVALID;
     if (b != c->top && !linked(c, b, info))
         return INVALID;
-    return LIVE;
+    return (info & B_REMOTE) ? FREED : LIVE; /* freed by another thread, not yet applied */
 }
 
 /* The header of live block p, or a fatal error: `freed_what` for a freed

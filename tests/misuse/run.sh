@@ -80,6 +80,7 @@ misuse double-free-top            "double free of"     free
 misuse double-free-below          "double free of"     free
 misuse double-free-thread         "double free of"     free
 misuse double-free-exited-thread  "double free of"     free
+misuse double-free-remote-owner   "double free of"     free
 misuse double-free-cfree          "double free of"     cfree
 misuse invalid-stack              "invalid pointer"    free
 misuse invalid-global             "invalid pointer"    free
