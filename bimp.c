@@ -364,6 +364,11 @@ struct heap {
     counts n;
     heap *next_all;       /* every heap ever made: append-only */
     heap *next_orphan;
+    /* Remote frees this thread made, not yet handed to their owner: a batch
+     * for one heap, linked through payloads, sent with one atomic. */
+    heap *out_to;
+    block *out_first, *out_last;
+    unsigned out_count;
     CACHE_ALIGNED ATOMIC(block *) inbox; /* remote frees, linked through payloads */
 };
 
@@ -1277,7 +1282,7 @@ static void drain(heap *h)
     h->inbox = NULL;
 #endif
     while (b) {
-        block *next = *(block **)payload_of(b);
+        block *next = *(block **)payload_of(b); /* the links of free_remote's batches */
         free_local(h, chunk_of(b), b, load_relaxed(&b->info));
         b = next;
     }
@@ -1674,10 +1679,13 @@ static void orphan_heap(heap *h)
     unlock(&g.lock);
 }
 
+static void flush_remote(heap *h);
+
 /* The thread exit hook: hand the heap to whoever comes next. */
 static void on_thread_exit(void *arg)
 {
     heap *h = arg;
+    flush_remote(h);
     drain(h);
     if (h->cur != &empty_chunk && chunk_empty(h->cur)) {
         release_chunk(h, h->cur);
@@ -1806,8 +1814,56 @@ static heap *usable_heap(void)
     return h;
 }
 
-/* Free b, owned by another heap: mark it, then apply it at once if its heap
- * is orphaned, or leave it in its heap's inbox. */
+/* Remote frees batched per owner before they are sent: one atomic serves
+ * this many blocks.  A batch also goes when a free for another owner comes,
+ * when its thread takes malloc's slow path, and when its thread exits; so a
+ * thread that stops freeing holds back at most this many blocks. */
+#define REMOTE_BATCH 32
+
+static inline block **link_of(block *b)
+{
+    return (block **)payload_of(b);
+}
+
+/* Blocks first..last, linked through their payloads and marked REMOTE, go to
+ * owner: applied at once if it is orphaned, else put in its inbox. */
+static void send_remote(heap *owner, block *first, block *last)
+{
+    if (load_relaxed(&owner->state) == H_ORPHAN) {
+        lock(&owner->lock);
+        if (load_relaxed(&owner->state) == H_ORPHAN) {
+            drain(owner);
+            for (block *b = first, *next; b; b = next) {
+                next = b == last ? NULL : *link_of(b);
+                free_local(owner, chunk_of(b), b, load_relaxed(&b->info));
+            }
+            unlock(&owner->lock);
+            return;
+        }
+        unlock(&owner->lock);
+    }
+#ifndef BIMP_SINGLE_THREADED
+    block **link = link_of(last);
+    *link = load_relaxed(&owner->inbox);
+    while (!atomic_compare_exchange_weak_explicit(&owner->inbox, link, first, memory_order_release,
+                                                  memory_order_relaxed))
+        ;
+#endif
+}
+
+/* Send h's batch of remote frees. */
+static NOINLINE void flush_remote(heap *h)
+{
+    if (!h->out_first)
+        return;
+    block *first = h->out_first;
+    h->out_first = NULL;
+    h->out_count = 0;
+    send_remote(h->out_to, first, h->out_last);
+}
+
+/* Free b, owned by another heap: mark it, then batch it for its owner (a
+ * thread without a heap of its own sends it at once). */
 static NOINLINE void free_remote(chunk *c, block *b, const char *function)
 {
     heap *owner = load_relaxed(&c->owner);
@@ -1817,29 +1873,21 @@ static NOINLINE void free_remote(chunk *c, block *b, const char *function)
     if (!(old & B_INUSE) || (old & B_REMOTE))
         fatal("double free of", payload_of(b), function);
     heap *me = my_heap();
-    if (me != &unattached_heap && me != &exited_heap) {
-        count(me->n.remote, 1);
-        count(me->n.remote_bytes, stride_of(old));
+    if (me == &unattached_heap || me == &exited_heap) {
+        send_remote(owner, b, b);
+        return;
     }
-    if (load_relaxed(&owner->state) == H_ORPHAN) {
-        lock(&owner->lock);
-        if (load_relaxed(&owner->state) == H_ORPHAN) {
-            drain(owner);
-            free_local(owner, c, b, old | B_REMOTE);
-            unlock(&owner->lock);
-            return;
-        }
-        unlock(&owner->lock);
-    }
-#ifdef BIMP_SINGLE_THREADED
-    (void)function;
-#else
-    block **link = payload_of(b);
-    *link = load_relaxed(&owner->inbox);
-    while (!atomic_compare_exchange_weak_explicit(&owner->inbox, link, b, memory_order_release,
-                                                  memory_order_relaxed))
-        ;
-#endif
+    count(me->n.remote, 1);
+    count(me->n.remote_bytes, stride_of(old));
+    if (me->out_first && me->out_to != owner)
+        flush_remote(me);
+    *link_of(b) = me->out_first;
+    if (!me->out_first)
+        me->out_last = b;
+    me->out_first = b;
+    me->out_to = owner;
+    if (++me->out_count == REMOTE_BATCH)
+        flush_remote(me);
 }
 
 /* ======================================================================== */
@@ -1867,6 +1915,8 @@ static void *alloc_slow(size_t n, size_t align)
         h = &late_heap;
         lock(&h->lock);
         drain(h);
+    } else if (h->out_first) {
+        flush_remote(h);
     }
     void *p = aligned ? push_aligned(h, stride, align) : alloc_in(h, stride);
     if (DEBUG_CHECKS && p)
