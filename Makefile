@@ -19,9 +19,11 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 # Inside the allocator the compiler must not turn malloc+memset into calloc
 # (which would call itself) or assume anything about these functions.
+# Pairing two pointer stores into one vector store costs the fast paths four
+# instructions for two (callgrind: 7% more per malloc/free pair).
 BIMP_CFLAGS := -std=gnu11 -Wall -Wextra -fPIC -fvisibility=hidden -pthread \
   -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \
-  -fno-builtin-memset -fno-builtin-memcpy -ftls-model=initial-exec
+  -fno-builtin-memset -fno-builtin-memcpy -ftls-model=initial-exec -fno-tree-slp-vectorize
 SOURCES := bimp.c $(PLATFORM)
 HEADERS := bimp.h platform.h
 
