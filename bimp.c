@@ -270,8 +270,16 @@ static inline unsigned bin_of(size_t stride)
     return (unsigned)(SMALL_BINS + (log - 10) * 4 + ((stride >> (log - 2)) & 3));
 }
 
+/* info keeps stride / GRANULE above the flags: with GRANULE at least
+ * 1 << FLAG_BITS that is the stride itself, scaled down by INFO_SCALE, with
+ * the flags in its low bits (which are zero in any stride), so converting
+ * takes one instruction or two. */
+#define INFO_SCALE (GRANULE >= (1u << FLAG_BITS) ? GRANULE >> FLAG_BITS : 1)
+
 static inline size_t stride_of(uint32_t info)
 {
+    if (GRANULE >= (1u << FLAG_BITS))
+        return (size_t)(info & ~((1u << FLAG_BITS) - 1)) * INFO_SCALE;
     return (size_t)(info >> FLAG_BITS) * GRANULE;
 }
 
@@ -324,6 +332,8 @@ static inline size_t stride_for(size_t n)
 
 static inline uint32_t info_make(size_t stride, uint32_t flags)
 {
+    if (GRANULE >= (1u << FLAG_BITS))
+        return (uint32_t)(stride / INFO_SCALE) | flags;
     return (uint32_t)(stride / GRANULE) << FLAG_BITS | flags;
 }
 
