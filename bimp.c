@@ -151,8 +151,8 @@
  *  2. `top` is the last block and is in use, or the chunk is empty and
  *     top == cursor == first.
  *  3. Every block below the cursor is either in use or free; a free block is
- *     binned, on exactly one bin, the one of its stride's class; no two free
- *     blocks are neighbours (they are merged when freed).  Hence a pop takes
+ *     binned, on exactly one bin, the one of its stride's class, or it is its
+ *     heap's hole, on no bin; no two free blocks are neighbours (they are merged when freed).  Hence a pop takes
  *     at most the one free block right behind the top.
  *  4. By 2, a chunk is empty exactly when its top pops down to `first`: it
  *     needs no count of live blocks.  An empty chunk is either its heap's
@@ -368,7 +368,8 @@ struct heap {
     chunk *resume;        /* chunks with a large free tail */
     chunk *chunks;        /* every chunk this heap owns */
     size_t in_use;        /* bytes of blocks in use (strides) */
-    size_t binned;        /* bytes of binned blocks */
+    size_t binned;        /* bytes of binned blocks, the hole's too */
+    block *hole;          /* a free run that malloc carves front to back: on no bin */
     ATOMIC(int) state;    /* enum heap_state */
     lock_t lock;          /* held while working on an orphaned heap */
     counts n;
@@ -553,14 +554,15 @@ static size_t check_chunk(chunk *c)
         REQUIRE(!(info & B_HUGE), "huge flag inside a chunk", b);
         REQUIRE(free == !!(info & B_BINNED), "free exactly when binned", b);
         REQUIRE(!(free && prev_free), "two free neighbours", b);
-        if (free) {
+        if (free && b != h->hole) {
             links *l = links_of(b);
             REQUIRE(h->bins[bin_of(stride)] == b ||
                         (links_of(l->prev)->next == b && bin_of(stride_of(l->prev->info)) == bin_of(stride)),
                     "binned block on the bin of its class", b);
             REQUIRE(!l->next || links_of(l->next)->prev == b, "bin links", b);
-            binned += stride;
         }
+        if (free)
+            binned += stride;
         prev_free = free;
         prev = at;
         at += stride;
@@ -601,6 +603,11 @@ static void check_heap(heap *h)
             on_bins += stride_of(info);
             REQUIRE(on_bins <= binned, "a block on two bins", b);
         }
+    }
+    if (h->hole) {
+        REQUIRE(load_relaxed(&chunk_of(h->hole)->owner) == h &&
+                (load_relaxed(&h->hole->info) & (B_BINNED | B_INUSE)) == B_BINNED, "the hole", h->hole);
+        on_bins += stride_of(load_relaxed(&h->hole->info));
     }
     REQUIRE(on_bins == binned && binned == h->binned, "binned bytes", h);
 }
@@ -1042,6 +1049,11 @@ static void bin_block(heap *h, block *b, size_t stride)
 static void unbin(heap *h, block *b)
 {
     size_t stride = stride_of(load_relaxed(&b->info));
+    if (b == h->hole) {
+        h->hole = NULL;
+        count(h->binned, -stride);
+        return;
+    }
     links *l = links_of(b);
     unsigned i = bin_of(stride);
     if (h->bins[i] != b) {
@@ -1097,7 +1109,55 @@ static void *carve(heap *h, block *b, size_t have, size_t stride)
     return payload_of(b);
 }
 
-/* A binned block of h with room for `stride`, split to size; NULL if none. */
+/* The hole: a free run that was too big for one request.  It stays off the
+ * bins, and the requests that follow are carved from its front, one after
+ * the other (as dlmalloc does with its "designated victim"), instead of its
+ * remainder moving from bin to bin at every request. */
+#define HOLE_MIN ((size_t)SMALL_MAX)
+
+/* h's hole, if it has one, goes back on its bin. */
+static void drop_hole(heap *h)
+{
+    block *b = h->hole;
+    if (b) {
+        size_t stride = stride_of(load_relaxed(&b->info));
+        unbin(h, b);
+        bin_block(h, b, stride);
+    }
+}
+
+/* A block of `stride` bytes from the front of h's hole; NULL if it is smaller. */
+static void *carve_hole(heap *h, size_t stride)
+{
+    block *b = h->hole;
+    size_t have = stride_of(load_relaxed(&b->info));
+    if (have < stride)
+        return NULL;
+    block *beyond = after(b, have);
+    if (have - stride < MIN_STRIDE) {
+        h->hole = NULL;
+        beyond->prev = (uint32_t)(have / GRANULE);
+        stride = have;
+    } else {
+        block *rest = after(b, stride);
+        rest->prev = (uint32_t)(stride / GRANULE);
+        store_relaxed(&rest->info, info_make(have - stride, B_BINNED));
+        beyond->prev = (uint32_t)((have - stride) / GRANULE) | PREV_FREE;
+        h->hole = rest;
+    }
+    count(h->binned, -stride);
+    store_relaxed(&b->info, info_make(stride, B_INUSE));
+    count(h->in_use, stride);
+    count(h->n.refit, 1);
+    if (DEBUG_CHECKS)
+        check_chunk(chunk_of(b));
+    return payload_of(b);
+}
+
+/* A binned block of h with room for `stride`, split to size; NULL if none.
+ * The order: a block of the request's class, the smallest block of a larger
+ * class, where the hole counts as the block of its class (what is left of a
+ * block much bigger than the request becomes the hole). */
 static void *take_binned(heap *h, size_t stride)
 {
     unsigned i = bin_of(stride);
@@ -1113,11 +1173,22 @@ static void *take_binned(heap *h, size_t stride)
         i++;
     }
     i = next_bin(h, i);
+    if (i >= SMALL_BINS && h->hole && bin_of(stride_of(load_relaxed(&h->hole->info))) <= i) {
+        void *p = carve_hole(h, stride); /* no smaller block fits than the hole */
+        if (p)
+            return p;
+    }
     if (i == NBINS)
         return NULL;
     block *b = h->bins[i];
+    size_t have = stride_of(load_relaxed(&b->info));
     unbin(h, b);
-    return carve(h, b, stride_of(load_relaxed(&b->info)), stride);
+    if (have - stride < HOLE_MIN)
+        return carve(h, b, have, stride);
+    drop_hole(h);
+    h->hole = b;
+    count(h->binned, have);
+    return carve_hole(h, stride);
 }
 
 /* The fast path's exact fit: the head of a small bin. */
@@ -2354,6 +2425,7 @@ static bool purge_free_runs(heap *h)
 {
     bool any = false;
     size_t page = os_page_size();
+    drop_hole(h);
     for (unsigned i = bin_of(2 * page); i < NBINS; i++)
         for (block *b = h->bins[i]; b; b = links_of(b)->next) {
             uintptr_t from = align_up((uintptr_t)(links_of(b) + 1), page);
