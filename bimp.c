@@ -216,7 +216,9 @@ typedef struct heap heap;
 
 typedef struct chunk {
     ATOMIC(heap *) owner; /* NULL while in the pool */
-    char *cursor;     /* where the next block's header goes */
+    /* Other threads read only the owner: the fields the owner writes all
+     * the time are on the next cache line, so they do not bounce. */
+    CACHE_ALIGNED char *cursor; /* where the next block's header goes */
     block *top;       /* the top block, or == cursor when empty */
     char *end;        /* chunk + CHUNK */
     uint8_t state;    /* enum chunk_state; CH_FREE only under the global lock */
@@ -370,8 +372,6 @@ struct heap {
     size_t in_use;        /* bytes of blocks in use (strides) */
     size_t binned;        /* bytes of binned blocks, the hole's too */
     block *hole;          /* a free run that malloc carves front to back: on no bin */
-    ATOMIC(int) state;    /* enum heap_state */
-    lock_t lock;          /* held while working on an orphaned heap */
     counts n;
     heap *next_all;       /* every heap ever made: append-only */
     heap *next_orphan;
@@ -380,7 +380,11 @@ struct heap {
     heap *out_to;
     block *out_first, *out_last;
     unsigned out_count;
+    /* What other threads use, on a cache line of its own: the owner writes
+     * the fields above all the time. */
     CACHE_ALIGNED ATOMIC(block *) inbox; /* remote frees, linked through payloads */
+    ATOMIC(int) state;    /* enum heap_state */
+    lock_t lock;          /* held while working on an orphaned heap */
 };
 
 /* A chunk that never has room: new heaps start with it, so their first
