@@ -2457,6 +2457,7 @@ static bool trim(void)
     bool released = false;
     heap *h = usable_heap();
     if (h) {
+        flush_remote(h);
         drain(h);
         released = purge_free_runs(h);
         if (h->cur != &empty_chunk && chunk_empty(h->cur)) { /* let the break shrink past it */
