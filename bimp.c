@@ -9,16 +9,18 @@
  * at once.  A block freed below the top is merged with its free neighbours
  * and put on a bin: small strides each have a bin of their own, larger ones
  * share a bin per quarter of a doubling.  malloc takes an exact-size block
- * from its bin first, then bumps, then splits a larger binned block, and
- * only then takes another chunk.  A chunk whose last block is freed goes back
+ * from its bin first, then bumps, then splits a larger binned block (or
+ * carves the heap's "hole", what is left of a large free run), and only
+ * then takes another chunk.  A chunk whose last block is freed goes back
  * to a process-wide pool, where its pages are given back to the OS after a
  * short delay; a chunk whose top has popped far down is resumed as a bump
  * area.  Requests above the huge threshold get their own mapping.
  *
  * Threads.  Each thread owns a heap: a current chunk, bins, and a list of
  * chunks to resume.  The owner's malloc and free take no lock and no atomic.  A block
- * freed by another thread is marked (one atomic OR on its header) and pushed
- * onto its owner's inbox, which the owner drains when it next needs a chunk.
+ * freed by another thread is marked (one atomic OR on its header) and joins
+ * that thread's batch for the owner; a batch goes onto the owner's inbox
+ * with one atomic, and the owner drains the inbox when it next needs memory.
  * An exiting thread orphans its heap; the next new thread adopts it.  Frees
  * into an orphaned heap are applied at once under that heap's lock.
  *
@@ -152,8 +154,9 @@
  *     top == cursor == first.
  *  3. Every block below the cursor is either in use or free; a free block is
  *     binned, on exactly one bin, the one of its stride's class, or it is its
- *     heap's hole, on no bin; no two free blocks are neighbours (they are merged when freed).  Hence a pop takes
- *     at most the one free block right behind the top.
+ *     heap's hole, on no bin; no two free blocks are neighbours (they are
+ *     merged when freed).  Hence a pop takes at most the one free block right
+ *     behind the top.
  *  4. By 2, a chunk is empty exactly when its top pops down to `first`: it
  *     needs no count of live blocks.  An empty chunk is either its heap's
  *     current chunk or back in the pool.
@@ -554,7 +557,8 @@ static size_t check_chunk(chunk *c)
         bool free = !(info & B_INUSE);
         REQUIRE(stride >= MIN_STRIDE && stride % GRANULE == 0, "block stride", b);
         REQUIRE(((uintptr_t)payload_of(b) & (GRANULE - 1)) == 0, "payload alignment", b);
-        REQUIRE(prev ? (b->prev & ~PREV_FREE) * GRANULE == (size_t)(at - prev) : b->prev == 0, "back distance", b);
+        REQUIRE(prev ? (b->prev & ~PREV_FREE) * GRANULE == (size_t)(at - prev) : b->prev == 0,
+                "back distance", b);
         REQUIRE(!!(b->prev & PREV_FREE) == prev_free, "prev-free bit", b);
         REQUIRE(!(info & B_HUGE), "huge flag inside a chunk", b);
         REQUIRE(free == !!(info & B_BINNED), "free exactly when binned", b);
