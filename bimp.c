@@ -635,8 +635,11 @@ static int stats_fd = 2; /* a copy of stderr: some programs close theirs before 
 /* Requests above this many bytes get a mapping of their own; at most half a
  * chunk, so a chunk holds two, and never below SMALL_MAX. */
 static size_t huge_threshold = HUGE_THRESHOLD_MAX;
-/* Bytes of free chunks kept with their pages at most, and for how long. */
+/* Bytes of free chunks kept with their pages at most, and for how long.
+ * Unless the program or the environment sets the threshold, the pool may
+ * keep more (POOL_KEEP_SHARE), as glibc's threshold is dynamic until set. */
 static size_t pool_keep_bytes = 8 * CHUNK;
+static bool pool_keep_set;
 static size_t purge_delay_ms = 1000;
 /* Freed huge mappings kept for reuse: how many bytes at most, how long. */
 static size_t huge_cache_max = (size_t)128 << 20;
@@ -647,16 +650,18 @@ static const struct option {
     size_t *value;
     size_t max;
     const char *meaning;
+    bool *set; /* if not NULL: becomes true when the variable sets the option */
 } options[] = {
-    { "BIMP_VERBOSE", &opt_verbose, 1, "print version, build and options at start-up" },
-    { "BIMP_SHOW_STATS", &opt_show_stats, 1, "print statistics at exit" },
+    { "BIMP_VERBOSE", &opt_verbose, 1, "print version, build and options at start-up", NULL },
+    { "BIMP_SHOW_STATS", &opt_show_stats, 1, "print statistics at exit", NULL },
     { "BIMP_MMAP_THRESHOLD", &huge_threshold, HUGE_THRESHOLD_MAX,
-      "bytes above which a request gets a mapping of its own" },
+      "bytes above which a request gets a mapping of its own", NULL },
     { "BIMP_TRIM_THRESHOLD", &pool_keep_bytes, (size_t)1 << 40,
-      "bytes of free chunks kept with their pages" },
-    { "BIMP_PURGE_DELAY", &purge_delay_ms, 3600000, "milliseconds a free chunk keeps its pages" },
-    { "BIMP_HUGE_CACHE", &huge_cache_max, (size_t)1 << 40, "bytes of freed huge blocks kept for reuse" },
-    { "BIMP_HUGE_DELAY", &huge_delay_ms, 3600000, "milliseconds a freed huge block is kept" },
+      "bytes of free chunks kept with their pages", &pool_keep_set },
+    { "BIMP_PURGE_DELAY", &purge_delay_ms, 3600000, "milliseconds a free chunk keeps its pages", NULL },
+    { "BIMP_HUGE_CACHE", &huge_cache_max, (size_t)1 << 40,
+      "bytes of freed huge blocks kept for reuse", NULL },
+    { "BIMP_HUGE_DELAY", &huge_delay_ms, 3600000, "milliseconds a freed huge block is kept", NULL },
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -712,8 +717,11 @@ static void read_options(void)
             warn_option(entry, ": not an option of Bimp");
         else if (!parse_size(entry + strlen(o->name) + 1, &value) || value > o->max)
             warn_option(entry, ": not a number in range, default kept");
-        else
+        else {
             *o->value = value;
+            if (o->set)
+                *o->set = true;
+        }
     }
     store_relaxed(&g.options_read, ready);
 }
@@ -949,21 +957,22 @@ static void shrink_break(size_t slack)
  * BIMP_PURGE_DELAY ms. */
 #define POOL_KEEP_SHARE 2
 
-/* Purge the pool's chunks that have waited long enough, and any beyond the
- * number kept hot; then let the break shrink.  Runs at most once a
- * millisecond, or always when `now` is 0. */
+/* Purge the pool's chunks that have waited long enough (looked at once a
+ * millisecond), and any beyond the number kept hot; then let the break
+ * shrink.  With `now` 0, purge them all. */
 static void maintain_pool(uint64_t now)
 {
-    if (now && now == g.maintained_ms)
+    size_t keep = pool_keep_bytes / CHUNK;
+    if (!pool_keep_set && keep < g.segment_bytes / CHUNK / POOL_KEEP_SHARE)
+        keep = g.segment_bytes / CHUNK / POOL_KEEP_SHARE;
+    bool timed = now == 0 || now != g.maintained_ms; /* the delays: once a millisecond */
+    if (!timed && g.hot_count <= keep)
         return;
     g.maintained_ms = now;
-    size_t keep = pool_keep_bytes / CHUNK;
-    if (keep < g.segment_bytes / CHUNK / POOL_KEEP_SHARE)
-        keep = g.segment_bytes / CHUNK / POOL_KEEP_SHARE;
     for (chunk *c = g.pool_last; c && g.hot_count; c = c->prev) {
         if (c->purged)
             continue;
-        if (now == 0 || now >= c->released_ms + purge_delay_ms || g.hot_count > keep)
+        if (now == 0 || (timed && now >= c->released_ms + purge_delay_ms) || g.hot_count > keep)
             purge_chunk(c);
     }
     shrink_break(now == 0 ? 0 : BREAK_SLACK);
@@ -2742,6 +2751,7 @@ EXPORT int API(mallopt)(int param, int value)
         if (value < 0)
             return 0;
         pool_keep_bytes = (size_t)value;
+        pool_keep_set = true;
         return 1;
     default:
         return 0;

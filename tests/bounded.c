@@ -115,5 +115,25 @@ int main(int argc, char **argv)
     CHECK(rss1 <= rss0 + (1u << 20));
     CHECK(brk1 <= brk0 + (1u << 20));
     group_end(name, "bounded/trim");
+
+    /* A trim threshold the program sets is kept to: with 0, the pages of
+     * chunks freed whole go back at once, not up to half of all chunk memory
+     * a second later. */
+    CHECK(mallopt(M_TRIM_THRESHOLD, 0) == 1);
+    enum { MANY = 32000 };
+    static void *many[MANY];
+    for (int i = 0; i < MANY; i++) {
+        many[i] = malloc(1000);
+        if (many[i])
+            memset(many[i], 3, 1000);
+    }
+    size_t rss_full = rss_bytes();
+    for (int i = 0; i < MANY; i++) /* in allocation order: each chunk empties at its top */
+        free(many[i]);
+    size_t rss2 = rss_bytes();
+    printf("# trim threshold 0: rss %zu -> %zu KiB without malloc_trim\n", rss_full >> 10, rss2 >> 10);
+    CHECK(rss_full >= rss1 + (size_t)MANY * 1000 / 2);
+    CHECK(rss2 <= rss1 + (2u << 20));
+    group_end(name, "bounded/trim-threshold");
     return total_failures != 0;
 }
