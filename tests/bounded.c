@@ -2,7 +2,8 @@
  * fixed live set, and phases that keep 1% of what they build, must not need
  * more than a few times their live bytes; after everything is freed,
  * malloc_trim(0) gives the memory back (RSS within 1 MiB of the start) and
- * the break comes back down.
+ * the break comes back down; with a trim threshold of 0 set by mallopt, the
+ * pages of chunks freed whole go back without malloc_trim.
  * Usage: bounded <name> */
 #include "common.h"
 
