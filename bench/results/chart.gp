@@ -17,7 +17,7 @@ set label 'FAIL' at 5.3200, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f
 set label 'FAIL' at 7.3200, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
 set arrow 2 from 13.5, graph 0 to 13.5, graph 1 nohead dt 2 lc rgb 'gray40'
 set title "wall time / glibc (log scale, below 1 = better than glibc)"
-set yrange [0.1:10]
+set yrange [0.01:10]
 plot 'chart.dat' index 0 using 1:2:($1-0.0800):($1+0.0800):(1):2 with boxxyerror lc rgb '#d62728' title 'bimp', 'chart.dat' index 1 using 1:2:($1-0.0800):($1+0.0800):(1):2 with boxxyerror lc rgb '#1f77b4' title 'jemalloc', 'chart.dat' index 2 using 1:2:($1-0.0800):($1+0.0800):(1):2 with boxxyerror lc rgb '#2ca02c' title 'mimalloc', 'chart.dat' index 3 using 1:2:($1-0.0800):($1+0.0800):(1):2 with boxxyerror lc rgb '#ff7f0e' title 'tcmalloc', 'chart.dat' index 4 using 1:2:($1-0.0800):($1+0.0800):(1):2 with boxxyerror lc rgb '#7f7f7f' title 'bumponly'
 set title "peak RSS / glibc (log scale, below 1 = better than glibc)"
 set yrange [0.1:1000]
