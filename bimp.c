@@ -1100,9 +1100,9 @@ static inline unsigned next_bin(heap *h, unsigned i)
 }
 
 /* Block b heads a run of `have` bytes, unbinned, after which comes a block
- * in use: b keeps `stride` bytes and the rest is binned if it can be a
- * block.  Returns the stride b keeps. */
-static size_t split_run(heap *h, block *b, size_t have, size_t stride)
+ * in use: b keeps `stride` bytes, and the rest, if it can be a block, goes
+ * on its bin, or becomes h's hole if `hole`.  Returns the stride b keeps. */
+static size_t split_run(heap *h, block *b, size_t have, size_t stride, bool hole)
 {
     block *beyond = after(b, have);
     if (have - stride < MIN_STRIDE) {
@@ -1112,15 +1112,22 @@ static size_t split_run(heap *h, block *b, size_t have, size_t stride)
     block *rest = after(b, stride);
     rest->prev = (uint32_t)(stride / GRANULE);
     beyond->prev = (uint32_t)((have - stride) / GRANULE) | PREV_FREE;
-    bin_block(h, rest, have - stride);
+    if (hole) {
+        store_relaxed(&rest->info, info_make(have - stride, B_BINNED));
+        count(h->binned, have - stride);
+        h->hole = rest;
+    } else {
+        bin_block(h, rest, have - stride);
+    }
     return stride;
 }
 
-/* Hand out free block b (unbinned, `have` bytes) for `stride` bytes; free
- * blocks have no free neighbours, so the block after it is in use. */
-static void *carve(heap *h, block *b, size_t have, size_t stride)
+/* Hand out free block b (unbinned, `have` bytes) for `stride` bytes, the
+ * rest as split_run leaves it; free blocks have no free neighbours, so the
+ * block after it is in use. */
+static void *carve(heap *h, block *b, size_t have, size_t stride, bool hole)
 {
-    stride = split_run(h, b, have, stride);
+    stride = split_run(h, b, have, stride, hole);
     store_relaxed(&b->info, info_make(stride, B_INUSE));
     count(h->in_use, stride);
     count(h->n.refit, 1);
@@ -1144,32 +1151,16 @@ static void drop_hole(heap *h)
     }
 }
 
-/* A block of `stride` bytes from the front of h's hole; NULL if it is smaller. */
+/* A block of `stride` bytes from the front of h's hole, whose rest stays the
+ * hole; NULL if the hole is smaller. */
 static void *carve_hole(heap *h, size_t stride)
 {
     block *b = h->hole;
     size_t have = stride_of(load_relaxed(&b->info));
     if (have < stride)
         return NULL;
-    block *beyond = after(b, have);
-    if (have - stride < MIN_STRIDE) {
-        h->hole = NULL;
-        beyond->prev = (uint32_t)(have / GRANULE);
-        stride = have;
-    } else {
-        block *rest = after(b, stride);
-        rest->prev = (uint32_t)(stride / GRANULE);
-        store_relaxed(&rest->info, info_make(have - stride, B_BINNED));
-        beyond->prev = (uint32_t)((have - stride) / GRANULE) | PREV_FREE;
-        h->hole = rest;
-    }
-    count(h->binned, -stride);
-    store_relaxed(&b->info, info_make(stride, B_INUSE));
-    count(h->in_use, stride);
-    count(h->n.refit, 1);
-    if (DEBUG_CHECKS)
-        check_chunk(chunk_of(b));
-    return payload_of(b);
+    unbin(h, b);
+    return carve(h, b, have, stride, true);
 }
 
 /* A binned block of h with room for `stride`, split to size; NULL if none.
@@ -1185,7 +1176,7 @@ static void *take_binned(heap *h, size_t stride)
             size_t have = stride_of(load_relaxed(&b->info));
             if (have >= stride) {
                 unbin(h, b);
-                return carve(h, b, have, stride);
+                return carve(h, b, have, stride, false);
             }
         }
         i++;
@@ -1201,12 +1192,10 @@ static void *take_binned(heap *h, size_t stride)
     block *b = h->bins[i];
     size_t have = stride_of(load_relaxed(&b->info));
     unbin(h, b);
-    if (have - stride < HOLE_MIN)
-        return carve(h, b, have, stride);
-    drop_hole(h);
-    h->hole = b;
-    count(h->binned, have);
-    return carve_hole(h, stride);
+    bool hole = have - stride >= HOLE_MIN;
+    if (hole)
+        drop_hole(h);
+    return carve(h, b, have, stride, hole);
 }
 
 /* The fast path's exact fit: the head of a small bin. */
@@ -2226,7 +2215,7 @@ static bool resize_in_place(block *b, size_t n)
             return true; /* nothing worth splitting off */
         if (next_free)
             unbin(h, next);
-        stride = split_run(h, b, have, stride);
+        stride = split_run(h, b, have, stride, false);
     }
     store_relaxed(&b->info, info_make(stride, B_INUSE));
     count(h->in_use, stride - old);
