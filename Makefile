@@ -25,7 +25,7 @@ BIMP_CFLAGS := -std=gnu11 -Wall -Wextra -fPIC -fvisibility=hidden -pthread \
   -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \
   -fno-builtin-memset -fno-builtin-memcpy -ftls-model=initial-exec -fno-tree-slp-vectorize
 SOURCES := bimp.c $(PLATFORM)
-HEADERS := bimp.h platform.h
+HEADERS := bimp.h platform.h platform_posix.h
 
 all: $(LIB)
 

@@ -3,9 +3,6 @@
 #include "platform.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +10,10 @@
 #include <sys/mman.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
+
+#define POSIX_CLOCK CLOCK_MONOTONIC_COARSE
+#include "platform_posix.h"
 
 extern char **environ;
 
@@ -47,11 +46,6 @@ void *os_map(size_t size, size_t align)
     if (p + size < raw + size + align)
         munmap(p + size, (size_t)(raw + size + align - (p + size)));
     return p;
-}
-
-void os_unmap(void *p, size_t size)
-{
-    munmap(p, size);
 }
 
 void *os_remap(void *p, size_t old_size, size_t new_size, size_t align)
@@ -119,66 +113,7 @@ void os_lock_release(os_lock *l)
         syscall(SYS_futex, &l->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-uint64_t os_now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
-void os_yield(void)
-{
-    sched_yield();
-}
-
-static pthread_key_t exit_key;
-
-int os_thread_init(void (*on_exit)(void *), void (*prepare)(void), void (*parent)(void),
-                   void (*child)(void))
-{
-    int err = pthread_key_create(&exit_key, on_exit);
-    if (err)
-        return err;
-    return pthread_atfork(prepare, parent, child);
-}
-
-void os_thread_arm(void *arg)
-{
-    pthread_setspecific(exit_key, arg);
-}
-
 const char *os_environ(size_t i, int *ready)
 {
-    char **env = environ;
-    *ready = env != NULL;
-    if (!env || getauxval(AT_SECURE))
-        return NULL;
-    for (size_t k = 0; k < i; k++)
-        if (!env[k])
-            return NULL;
-    return env[i];
-}
-
-void os_write(int fd, const char *msg, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, msg, len);
-        if (n <= 0 && errno != EINTR)
-            return;
-        if (n > 0) {
-            msg += n;
-            len -= (size_t)n;
-        }
-    }
-}
-
-int os_copy_stderr(void)
-{
-    int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-    return fd < 0 ? STDERR_FILENO : fd;
-}
-
-_Noreturn void os_fatal(void)
-{
-    abort();
+    return environ_entry(environ, getauxval(AT_SECURE) != 0, i, ready);
 }

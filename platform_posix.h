@@ -1,0 +1,85 @@
+/* platform_posix.h - the parts of the platform contract (platform.h) that
+ * every POSIX system implements alike.  Included once, by the platform file
+ * of the build (platform_linux.c, platform_mac.c), which defines POSIX_CLOCK,
+ * the clock os_now_ms reads, before including it. */
+#ifndef BIMP_PLATFORM_POSIX_H
+#define BIMP_PLATFORM_POSIX_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+void os_unmap(void *p, size_t size)
+{
+    munmap(p, size);
+}
+
+uint64_t os_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(POSIX_CLOCK, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+void os_yield(void)
+{
+    sched_yield();
+}
+
+static pthread_key_t exit_key;
+
+int os_thread_init(void (*on_exit)(void *), void (*prepare)(void), void (*parent)(void),
+                   void (*child)(void))
+{
+    int err = pthread_key_create(&exit_key, on_exit);
+    return err ? err : pthread_atfork(prepare, parent, child);
+}
+
+void os_thread_arm(void *arg)
+{
+    pthread_setspecific(exit_key, arg);
+}
+
+/* os_environ over the system's environment array; `secure` for a setuid or
+ * otherwise privileged program, whose environment Bimp ignores. */
+static const char *environ_entry(char **env, bool secure, size_t i, int *ready)
+{
+    *ready = env != NULL;
+    if (!env || secure)
+        return NULL;
+    for (size_t k = 0; k < i; k++)
+        if (!env[k])
+            return NULL;
+    return env[i];
+}
+
+void os_write(int fd, const char *msg, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, msg, len);
+        if (n <= 0 && errno != EINTR)
+            return;
+        if (n > 0) {
+            msg += n;
+            len -= (size_t)n;
+        }
+    }
+}
+
+int os_copy_stderr(void)
+{
+    int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    return fd < 0 ? STDERR_FILENO : fd;
+}
+
+_Noreturn void os_fatal(void)
+{
+    abort();
+}
+
+#endif
