@@ -373,7 +373,9 @@ struct heap {
     uint64_t nonempty[BITMAP_WORDS]; /* bit i: bins[i] is not empty */
     chunk *resume;        /* chunks with a large free tail */
     chunk *chunks;        /* every chunk this heap owns */
-    size_t in_use;        /* bytes of blocks in use (strides) */
+    size_t handed_out;    /* bytes (strides) malloc gave, net of in-place resizes; in use:
+                           * this less n.pop_bytes and n.below_bytes, which count every
+                           * free of a block of h's, whoever freed it */
     size_t binned;        /* bytes of binned blocks, the hole's too */
     block *hole;          /* a free run that malloc carves front to back: on no bin */
     counts n;
@@ -1129,7 +1131,7 @@ static void *carve(heap *h, block *b, size_t have, size_t stride, bool hole)
 {
     stride = split_run(h, b, have, stride, hole);
     store_relaxed(&b->info, info_make(stride, B_INUSE));
-    count(h->in_use, stride);
+    count(h->handed_out, stride);
     count(h->n.refit, 1);
     return payload_of(b);
 }
@@ -1209,7 +1211,7 @@ static inline void *take_exact(heap *h, block *b, size_t stride)
     count(h->binned, -stride);
     store_relaxed(&b->info, info_make(stride, B_INUSE));
     after(b, stride)->prev &= ~PREV_FREE; /* a free block is never the top */
-    count(h->in_use, stride);
+    count(h->handed_out, stride);
     count(h->n.exact, 1);
     if (DEBUG_CHECKS)
         check_chunk(chunk_of(b));
@@ -1240,7 +1242,7 @@ static inline block *push(chunk *c, size_t stride, uint32_t flags)
 static inline void *push_live(heap *h, chunk *c, size_t stride)
 {
     block *b = push(c, stride, B_INUSE);
-    count(h->in_use, stride);
+    count(h->handed_out, stride);
     count(h->n.bumped, 1);
     if (DEBUG_CHECKS)
         check_chunk(c);
@@ -1346,7 +1348,6 @@ static NOINLINE void settle(heap *h, chunk *c)
 static inline void free_local(heap *h, chunk *c, block *b, uint32_t info)
 {
     size_t stride = stride_of(info);
-    count(h->in_use, -stride);
     if (b != c->top) {
         free_below(h, b, stride);
         if (DEBUG_CHECKS)
@@ -2128,17 +2129,17 @@ static COLD void release_checked(void *p, const char *function)
 
 /* p could be a block of a chunk mapped outside the break (when the break
  * cannot grow): its header is Bimp's memory. */
-static NOINLINE bool in_mapped_chunk(const void *p)
+static inline bool in_mapped_chunk(const void *p)
 {
     return ((uintptr_t)p & (GRANULE - 1)) == 0 && unit_kind((uintptr_t)p - HEADER) == U_CHUNK;
 }
 
-static ALWAYS_INLINE void release(void *p, const char *function)
+/* free of p, whose header is in one of Bimp's chunks. */
+static ALWAYS_INLINE void release_in_chunk(void *p, const char *function)
 {
     block *b = header_of(p);
-    uint32_t info;
-    if (UNLIKELY(!in_break(p) && !in_mapped_chunk(p)) ||
-        UNLIKELY(((info = load_relaxed(&b->info)) & (B_INUSE | B_REMOTE | B_HUGE)) != B_INUSE)) {
+    uint32_t info = load_relaxed(&b->info);
+    if (UNLIKELY((info & (B_INUSE | B_REMOTE | B_HUGE)) != B_INUSE)) {
         release_checked(p, function);
         return;
     }
@@ -2151,6 +2152,24 @@ static ALWAYS_INLINE void release(void *p, const char *function)
     } else {
         free_remote(c, b, function);
     }
+}
+
+/* free of p outside the break: a chunk mapped elsewhere, a huge block, or
+ * not Bimp's.  Out of line, so that free's fast path keeps no stack frame. */
+static NOINLINE void release_outside(void *p, const char *function)
+{
+    if (in_mapped_chunk(p))
+        release_in_chunk(p, function);
+    else
+        release_checked(p, function);
+}
+
+static ALWAYS_INLINE void release(void *p, const char *function)
+{
+    if (UNLIKELY(!in_break(p)))
+        release_outside(p, function);
+    else
+        release_in_chunk(p, function);
 }
 
 /* A live block's header, or a fatal error naming `function`. */
@@ -2218,7 +2237,7 @@ static bool resize_in_place(block *b, size_t n)
         stride = split_run(h, b, have, stride, false);
     }
     store_relaxed(&b->info, info_make(stride, B_INUSE));
-    count(h->in_use, stride - old);
+    count(h->handed_out, stride - old);
     if (DEBUG_CHECKS)
         check_chunk(c);
     return true;
@@ -2297,7 +2316,8 @@ static NO_THREAD_SANITIZER void gather(struct bimp_stats *st)
     memset(st, 0, sizeof *st);
     counts n = { 0 };
     for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all) {
-        st->in_use_bytes += peek(h->in_use);
+        size_t out = peek(h->handed_out), back = peek(h->n.pop_bytes) + peek(h->n.below_bytes);
+        st->in_use_bytes += out > back ? out - back : 0; /* another thread's counts may be torn */
         st->binned_bytes += peek(h->binned);
         n.bumped += peek(h->n.bumped);
         n.exact += peek(h->n.exact);
