@@ -136,14 +136,15 @@
  *
  *   chunk                                                         chunk + CHUNK
  *   |                                                                        |
- *   [chunk hdr][h|payload...][h|  free, binned   ][h|payload][  free tail   ]
+ *   [chunk hdr][h|payload...][h|  free, binned   ][h|payload][p| free tail  ]
  *              ^first        ^                    ^top       ^cursor        end
- *               <- prev ---- |  <----- prev ----- |
- *               ---- stride ->---------- stride -->
+ *               <- prev ---- |  <----- prev ----- | <- prev -|
+ *               ---- stride ->---------- stride -->- stride ->
  *
  * Each block starts with an 8-byte header h: `prev`, the distance back to the
- * previous block's header in granules (0 for the first block), and `info`,
+ * previous block's header in bytes (0 for the first block), and `info`,
  * the block's stride (header plus payload) in granules above 4 flag bits.
+ * The header slot at the cursor (p) has a `prev` too: the top block's stride.
  * Payloads are aligned to GRANULE; strides are multiples of GRANULE and at
  * least MIN_STRIDE, so that a free block's payload holds its two bin links.
  *
@@ -163,11 +164,15 @@
  *  5. Only the owner writes headers, except the atomic REMOTE mark set by the
  *     thread that frees a block it does not own; each marked block is applied
  *     by the owner exactly once.
- *  6. Memory at or above max(cursor, hwm) has not been written since the
- *     chunk was fresh or purged: it reads as zero (so calloc skips memset).
+ *  6. Memory at or above max(cursor, hwm), the cursor's slot (invariant 8)
+ *     aside, has not been written since the chunk was fresh or purged: it
+ *     reads as zero (so calloc skips memset; the slot is no payload).
  *  7. A block's prev has PREV_FREE set exactly when the block before it is
  *     free, so that freeing a block never reads its neighbour behind unless
  *     that one is free (a cache miss saved on most frees below the top).
+ *  8. The `prev` of the header slot at the cursor is the top block's stride,
+ *     0 in an empty chunk: a push writes it for the next push, so pushes
+ *     need no pointer to the top, and a pop finds the new top's slot filled.
  *
  * A huge block is a mapping of its own, aligned to CHUNK and a whole number
  * of CHUNKs long: [length][offset][pad][h|payload...], with h.prev the byte
@@ -194,7 +199,7 @@ enum {
 };
 
 typedef struct block {
-    uint32_t prev; /* back distance in granules, | PREV_FREE */
+    uint32_t prev; /* back distance in bytes, | PREV_FREE */
     ATOMIC(uint32_t) info;
 } block;
 
@@ -219,12 +224,11 @@ typedef struct heap heap;
 
 typedef struct chunk {
     ATOMIC(heap *) owner; /* NULL while in the pool */
-    /* The owner's free reads owner and top together: one cache line, though
+    /* The owner's free reads owner and cursor together: one cache line, though
      * other threads' frees read owner while the owner writes the rest
      * (a line of their own cost single-threaded churn 16% more misses). */
-    char *cursor;     /* where the next block's header goes */
-    block *top;       /* the top block, or == cursor when empty */
-    char *end;        /* chunk + CHUNK */
+    char *cursor;     /* where the next block's header goes; the top block ends here */
+    char *end;        /* chunk + CHUNK - HEADER: the cursor's slot (invariant 8) stays inside */
     uint8_t state;    /* enum chunk_state; CH_FREE only under the global lock */
     bool purged;      /* in the pool with its pages given back */
     char *hwm;        /* invariant 6 */
@@ -316,12 +320,18 @@ static inline char *first_of(chunk *c)
 
 static inline bool chunk_empty(chunk *c)
 {
-    return (char *)c->top == c->cursor;
+    return c->cursor == first_of(c);
+}
+
+/* Block b of c, `stride` bytes, is the top block. */
+static inline bool is_top(chunk *c, block *b, size_t stride)
+{
+    return (char *)b + stride == c->cursor;
 }
 
 static inline block *before(block *b)
 {
-    return (block *)((char *)b - (b->prev & ~PREV_FREE) * GRANULE);
+    return (block *)((char *)b - (b->prev & ~PREV_FREE));
 }
 
 static inline block *after(block *b, size_t stride)
@@ -396,7 +406,7 @@ struct heap {
 /* A chunk that never has room: new heaps start with it, so their first
  * malloc takes the slow path. */
 static chunk empty_chunk = {
-    .cursor = (char *)&empty_chunk, .top = (block *)&empty_chunk, .end = (char *)&empty_chunk,
+    .cursor = (char *)&empty_chunk, .end = (char *)&empty_chunk,
     .state = CH_CURRENT,
 };
 
@@ -548,7 +558,7 @@ static size_t check_chunk(chunk *c)
     if (c == &empty_chunk)
         return 0;
     heap *h = load_relaxed(&c->owner);
-    REQUIRE(c->end == (char *)c + CHUNK && c->state != CH_FREE, "chunk header", c);
+    REQUIRE(c->end == (char *)c + CHUNK - HEADER && c->state != CH_FREE, "chunk header", c);
     char *at = first_of(c), *prev = NULL;
     bool prev_free = false;
     size_t binned = 0;
@@ -559,7 +569,7 @@ static size_t check_chunk(chunk *c)
         bool free = !(info & B_INUSE);
         REQUIRE(stride >= MIN_STRIDE && stride % GRANULE == 0, "block stride", b);
         REQUIRE(((uintptr_t)payload_of(b) & (GRANULE - 1)) == 0, "payload alignment", b);
-        REQUIRE(prev ? (b->prev & ~PREV_FREE) * GRANULE == (size_t)(at - prev) : b->prev == 0,
+        REQUIRE(prev ? (b->prev & ~PREV_FREE) == (size_t)(at - prev) : b->prev == 0,
                 "back distance", b);
         REQUIRE(!!(b->prev & PREV_FREE) == prev_free, "prev-free bit", b);
         REQUIRE(!(info & B_HUGE), "huge flag inside a chunk", b);
@@ -579,10 +589,9 @@ static size_t check_chunk(chunk *c)
         at += stride;
     }
     REQUIRE(at == c->cursor && c->cursor <= c->end, "walk ends at the cursor", c);
+    REQUIRE(((block *)at)->prev == (prev ? (uint32_t)(at - prev) : 0), "cursor slot", c);
     if (prev)
-        REQUIRE((char *)c->top == prev && (load_relaxed(&c->top->info) & B_INUSE), "top in use", c);
-    else
-        REQUIRE(chunk_empty(c) && c->cursor == first_of(c), "empty chunk reset", c);
+        REQUIRE(load_relaxed(&((block *)prev)->info) & B_INUSE, "top in use", c);
     REQUIRE(c->hwm >= first_of(c) && c->hwm <= c->end, "high-water mark", c);
     return binned;
 }
@@ -1007,8 +1016,8 @@ static chunk *take_chunk(heap *h)
         return NULL;
     store_relaxed(&c->owner, h);
     c->cursor = first_of(c);
-    c->top = (block *)c->cursor;
-    c->end = (char *)c + CHUNK;
+    ((block *)c->cursor)->prev = 0; /* invariant 8 */
+    c->end = (char *)c + CHUNK - HEADER;
     c->purged = false;
     c->next = c->prev = NULL;
     LIST_PUSH(h->chunks, c, next_own, prev_own);
@@ -1108,12 +1117,12 @@ static size_t split_run(heap *h, block *b, size_t have, size_t stride, bool hole
 {
     block *beyond = after(b, have);
     if (have - stride < MIN_STRIDE) {
-        beyond->prev = (uint32_t)(have / GRANULE);
+        beyond->prev = (uint32_t)have;
         return have;
     }
     block *rest = after(b, stride);
-    rest->prev = (uint32_t)(stride / GRANULE);
-    beyond->prev = (uint32_t)((have - stride) / GRANULE) | PREV_FREE;
+    rest->prev = (uint32_t)stride;
+    beyond->prev = (uint32_t)(have - stride) | PREV_FREE;
     if (hole) {
         store_relaxed(&rest->info, info_make(have - stride, B_BINNED));
         count(h->binned, have - stride);
@@ -1227,14 +1236,20 @@ static inline bool fits(chunk *c, size_t stride)
     return c->cursor + stride <= c->end;
 }
 
-/* Push a block of `stride` bytes on c, which has room for it. */
+/* The cursor of c moves up to `to`, the end of its top block of `stride`
+ * bytes: the slot there gets its back distance (invariant 8). */
+static inline void raise_cursor(chunk *c, char *to, size_t stride)
+{
+    c->cursor = to; /* the chunk first: the header stores cannot alias it */
+    ((block *)to)->prev = (uint32_t)stride;
+}
+
+/* Push a block of `stride` bytes on c, which has room for it; its `prev`
+ * is in place already (invariant 8). */
 static inline block *push(chunk *c, size_t stride, uint32_t flags)
 {
     block *b = (block *)c->cursor;
-    uint32_t prev = (uint32_t)(((char *)b - (char *)c->top) / GRANULE);
-    c->top = b; /* the chunk first: the header stores cannot alias it */
-    c->cursor = (char *)b + stride;
-    b->prev = prev;
+    raise_cursor(c, (char *)b + stride, stride);
     store_relaxed(&b->info, info_make(stride, flags));
     return b;
 }
@@ -1268,13 +1283,13 @@ static inline void popped(heap *h, chunk *c)
         settle(h, c);
 }
 
-/* The pop reached free block p: it goes too. */
+/* The pop reached free block p: it goes too (its slot holds its back
+ * distance already, as every block's does). */
 static NOINLINE void pop_free(heap *h, chunk *c, block *p)
 {
     unbin(h, p);
     count(h->n.swept, 1);
     c->cursor = (char *)p;
-    c->top = p->prev ? before(p) : p; /* p's prev: in use, or none */
     popped(h, c);
 }
 
@@ -1288,7 +1303,6 @@ static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
         pop_free(h, c, before(b));
         return;
     }
-    c->top = before(b); /* b itself if it was the first: the chunk is empty */
     popped(h, c);
 }
 
@@ -1312,7 +1326,7 @@ static void free_below(heap *h, block *b, size_t stride)
         stride += stride_of(info);
         next = after(b, stride);
     }
-    next->prev = (uint32_t)(stride / GRANULE) | PREV_FREE;
+    next->prev = (uint32_t)stride | PREV_FREE;
     bin_block(h, b, stride);
 }
 
@@ -1348,7 +1362,7 @@ static NOINLINE void settle(heap *h, chunk *c)
 static inline void free_local(heap *h, chunk *c, block *b, uint32_t info)
 {
     size_t stride = stride_of(info);
-    if (b != c->top) {
+    if (!is_top(c, b, stride)) {
         free_below(h, b, stride);
         if (DEBUG_CHECKS)
             check_chunk(c);
@@ -2045,7 +2059,7 @@ static ALWAYS_INLINE void *alloc(size_t n)
 static inline bool linked(chunk *c, block *b, uint32_t info)
 {
     block *next = after(b, stride_of(info));
-    return (char *)next < c->cursor && (next->prev & ~PREV_FREE) == info >> FLAG_BITS;
+    return (char *)next < c->cursor && (next->prev & ~PREV_FREE) == stride_of(info);
 }
 
 typedef enum { LIVE, FREED, INVALID } verdict;
@@ -2092,7 +2106,7 @@ static verdict examine(void *p)
         return (info & B_INUSE) ? INVALID : FREED;
     if (!(info & B_INUSE))
         return (info & B_BINNED) ? FREED : INVALID;
-    if (b != c->top && !linked(c, b, info))
+    if (!is_top(c, b, stride_of(info)) && !linked(c, b, info))
         return INVALID;
     return (info & B_REMOTE) ? FREED : LIVE; /* freed by another thread, not yet applied */
 }
@@ -2146,7 +2160,7 @@ static ALWAYS_INLINE void release_in_chunk(void *p, const char *function)
     chunk *c = chunk_of(b);
     heap *h = my_heap();
     if (LIKELY(load_relaxed(&c->owner) == h)) {
-        if (UNLIKELY(b != c->top && !linked(c, b, info)))
+        if (UNLIKELY(!is_top(c, b, stride_of(info)) && !linked(c, b, info)))
             fatal("invalid pointer", p, function);
         free_local(h, c, b, info);
     } else {
@@ -2216,13 +2230,12 @@ static bool resize_in_place(block *b, size_t n)
     heap *h = my_heap();
     if (load_relaxed(&c->owner) != h) /* another thread's: only its owner may split it */
         return stride <= old && old - stride < MIN_STRIDE;
-    if (b == c->top) {
+    if (is_top(c, b, old)) {
         if ((char *)b + stride > c->end)
             return false;
         if (stride < old)
             lower_cursor(c, (char *)b + stride);
-        else
-            c->cursor = (char *)b + stride;
+        raise_cursor(c, (char *)b + stride, stride);
     } else {
         block *next = after(b, old);
         uint32_t next_info = load_relaxed(&next->info);
@@ -2295,7 +2308,8 @@ static void *alloc_zeroed(size_t n)
         return NULL;
     block *b = header_of(p);
     chunk *c = chunk_of(b);
-    bool fresh = load_relaxed(&c->owner) == my_heap() && b == c->top && (char *)b >= c->hwm;
+    bool fresh = load_relaxed(&c->owner) == my_heap() && is_top(c, b, stride_of(load_relaxed(&b->info))) &&
+                 (char *)b >= c->hwm;
     if (!fresh)
         memset(p, 0, n);
     return p;
