@@ -164,9 +164,11 @@
  *  5. Only the owner writes headers, except the atomic REMOTE mark set by the
  *     thread that frees a block it does not own; each marked block is applied
  *     by the owner exactly once.
- *  6. Memory at or above max(cursor, hwm), the cursor's slot (invariant 8)
- *     aside, has not been written since the chunk was fresh or purged: it
- *     reads as zero (so calloc skips memset; the slot is no payload).
+ *  6. cursor <= end.  Memory at or above `end`, the cursor's slot (invariant
+ *     8) aside, has not been written since the chunk was fresh or purged: it
+ *     reads as zero.  Pushes stay below `end`, which malloc's slow path
+ *     raises by steps, so pops keep no high-water mark; calloc skips memset
+ *     on what its push placed above the old `end` (the slot is no payload).
  *  7. A block's prev has PREV_FREE set exactly when the block before it is
  *     free, so that freeing a block never reads its neighbour behind unless
  *     that one is free (a cache miss saved on most frees below the top).
@@ -228,10 +230,10 @@ typedef struct chunk {
      * other threads' frees read owner while the owner writes the rest
      * (a line of their own cost single-threaded churn 16% more misses). */
     char *cursor;     /* where the next block's header goes; the top block ends here */
-    char *end;        /* chunk + CHUNK - HEADER: the cursor's slot (invariant 8) stays inside */
+    char *end;        /* pushes stay below it (invariant 6); at most chunk_end() */
     uint8_t state;    /* enum chunk_state; CH_FREE only under the global lock */
     bool purged;      /* in the pool with its pages given back */
-    char *hwm;        /* invariant 6 */
+    char *end_then;   /* end when the chunk last became current, for calloc */
     struct chunk *next, *prev;         /* resume list of its heap, or the pool */
     struct chunk *next_own, *prev_own; /* all chunks of its heap */
     uint64_t released_ms;              /* when it entered the pool */
@@ -316,6 +318,12 @@ static inline chunk *chunk_of(block *b)
 static inline char *first_of(chunk *c)
 {
     return (char *)c + FIRST_OFFSET;
+}
+
+/* Where c's blocks may end: the cursor's slot (invariant 8) stays inside. */
+static inline char *chunk_end(chunk *c)
+{
+    return (char *)c + CHUNK - HEADER;
 }
 
 static inline bool chunk_empty(chunk *c)
@@ -558,7 +566,7 @@ static size_t check_chunk(chunk *c)
     if (c == &empty_chunk)
         return 0;
     heap *h = load_relaxed(&c->owner);
-    REQUIRE(c->end == (char *)c + CHUNK - HEADER && c->state != CH_FREE, "chunk header", c);
+    REQUIRE(c->end <= chunk_end(c) && c->state != CH_FREE, "chunk header", c);
     char *at = first_of(c), *prev = NULL;
     bool prev_free = false;
     size_t binned = 0;
@@ -592,7 +600,6 @@ static size_t check_chunk(chunk *c)
     REQUIRE(((block *)at)->prev == (prev ? (uint32_t)(at - prev) : 0), "cursor slot", c);
     if (prev)
         REQUIRE(load_relaxed(&((block *)prev)->info) & B_INUSE, "top in use", c);
-    REQUIRE(c->hwm >= first_of(c) && c->hwm <= c->end, "high-water mark", c);
     return binned;
 }
 
@@ -930,7 +937,7 @@ static void purge_chunk(chunk *c)
     os_purge((char *)c + page, CHUNK - page);
     fetch_add(&g.purges, 1);
     c->purged = true;
-    c->hwm = (char *)c + page;
+    c->end = (char *)c + page;
     g.hot_count--;
 }
 
@@ -1005,7 +1012,7 @@ static chunk *take_chunk(heap *h)
     } else if ((uintptr_t)g.carve_end - (uintptr_t)g.carve >= CHUNK || grow_segments()) {
         c = (chunk *)g.carve;
         g.carve += CHUNK;
-        c->hwm = (char *)c + os_page_size(); /* it may be a purged chunk given back */
+        c->end = (char *)c + os_page_size(); /* it may be a purged chunk given back */
         if (g.segment_bytes > g.peak_segment_bytes)
             g.peak_segment_bytes = g.segment_bytes;
     }
@@ -1017,7 +1024,6 @@ static chunk *take_chunk(heap *h)
     store_relaxed(&c->owner, h);
     c->cursor = first_of(c);
     ((block *)c->cursor)->prev = 0; /* invariant 8 */
-    c->end = (char *)c + CHUNK - HEADER;
     c->purged = false;
     c->next = c->prev = NULL;
     LIST_PUSH(h->chunks, c, next_own, prev_own);
@@ -1231,9 +1237,32 @@ static inline void *take_exact(heap *h, block *b, size_t stride)
 /* Core: push and pop                                                       */
 /* ======================================================================== */
 
+/* Malloc's fast path: c has room for `stride` bytes below its end. */
 static inline bool fits(chunk *c, size_t stride)
 {
     return c->cursor + stride <= c->end;
+}
+
+static inline bool has_room(chunk *c, size_t need)
+{
+    return need <= (size_t)(chunk_end(c) - c->cursor);
+}
+
+/* Pushes may go up to this many bytes past the end of memory written so far
+ * before the slow path raises `end` again. */
+#define END_STEP ((size_t)16384)
+
+/* Make room for `need` bytes below c's end, if c has it at all. */
+static bool reach(chunk *c, size_t need)
+{
+    if (c == &empty_chunk || !has_room(c, need))
+        return false;
+    char *to = c->cursor + need;
+    if (to > c->end) {
+        char *step = (char *)align_up((uintptr_t)to, END_STEP);
+        c->end = step < chunk_end(c) ? step : chunk_end(c);
+    }
+    return true;
 }
 
 /* The cursor of c moves up to `to`, the end of its top block of `stride`
@@ -1264,14 +1293,6 @@ static inline void *push_live(heap *h, chunk *c, size_t stride)
     return payload_of(b);
 }
 
-/* The cursor moves down to `to`: remember how high it was (invariant 6). */
-static inline void lower_cursor(chunk *c, char *to)
-{
-    if (c->cursor > c->hwm)
-        c->hwm = c->cursor;
-    c->cursor = to;
-}
-
 static void settle(heap *h, chunk *c);
 
 /* A pop is done: a chunk other than the current one may need settling. */
@@ -1298,7 +1319,7 @@ static NOINLINE void pop_free(heap *h, chunk *c, block *p)
 static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
 {
     store_relaxed(&b->info, info & ~(uint32_t)(B_INUSE | B_REMOTE));
-    lower_cursor(c, (char *)b);
+    c->cursor = (char *)b;
     if (UNLIKELY(b->prev & PREV_FREE)) {
         pop_free(h, c, before(b));
         return;
@@ -1352,7 +1373,7 @@ static NOINLINE void settle(heap *h, chunk *c)
         int saved = errno; /* free keeps errno; purging may set it */
         release_chunk(h, c);
         errno = saved;
-    } else if (c->state == CH_FULL && (size_t)(c->end - c->cursor) >= RESUME_MIN) {
+    } else if (c->state == CH_FULL && has_room(c, RESUME_MIN)) {
         resume_add(h, c);
     }
 }
@@ -1395,9 +1416,9 @@ static void drain(heap *h)
 static chunk *switch_chunk(heap *h, size_t need)
 {
     chunk *c = h->resume;
-    for (int tries = 0; c && tries < 4 && !fits(c, need); tries++)
+    for (int tries = 0; c && tries < 4 && !has_room(c, need); tries++)
         c = c->next;
-    if (c && fits(c, need))
+    if (c && has_room(c, need))
         resume_remove(h, c);
     else if (!(c = take_chunk(h)))
         return NULL;
@@ -1405,12 +1426,13 @@ static chunk *switch_chunk(heap *h, size_t need)
     if (old != &empty_chunk) {
         if (chunk_empty(old))
             release_chunk(h, old);
-        else if ((size_t)(old->end - old->cursor) >= RESUME_MIN)
+        else if (has_room(old, RESUME_MIN))
             resume_add(h, old);
         else
             old->state = CH_FULL;
     }
     c->state = CH_CURRENT;
+    c->end_then = c->end;
     h->cur = c;
     if (DEBUG_CHECKS)
         check_heap(h);
@@ -1421,12 +1443,13 @@ static chunk *switch_chunk(heap *h, size_t need)
  * applying remote frees, or another. */
 static chunk *room_for(heap *h, size_t need)
 {
-    if (fits(h->cur, need))
+    if (reach(h->cur, need))
         return h->cur;
     drain(h);
-    if (fits(h->cur, need))
+    if (reach(h->cur, need))
         return h->cur;
-    return switch_chunk(h, need);
+    chunk *c = switch_chunk(h, need);
+    return c && reach(c, need) ? c : NULL;
 }
 
 /* A block of `stride` bytes from h: a binned one, else bumped. */
@@ -2231,10 +2254,8 @@ static bool resize_in_place(block *b, size_t n)
     if (load_relaxed(&c->owner) != h) /* another thread's: only its owner may split it */
         return stride <= old && old - stride < MIN_STRIDE;
     if (is_top(c, b, old)) {
-        if ((char *)b + stride > c->end)
+        if (stride > old && !reach(c, stride - old))
             return false;
-        if (stride < old)
-            lower_cursor(c, (char *)b + stride);
         raise_cursor(c, (char *)b + stride, stride);
     } else {
         block *next = after(b, old);
@@ -2298,20 +2319,28 @@ static void *alloc_aligned(size_t align, size_t n)
     return alloc_slow(n, align);
 }
 
-/* calloc: memory above the chunk's high-water mark is still zero. */
+/* calloc: what its push placed at or above the chunk's old end is still
+ * zero (invariant 6).  The push went on the current chunk, or on the one
+ * malloc switched to, whose end then was end_then. */
 static void *alloc_zeroed(size_t n)
 {
     if (n > huge_threshold && n > SMALL_MAX)
         return huge_alloc(n, GRANULE, true, false);
+    heap *h = my_heap();
+    chunk *cur = h->cur;
+    char *clean = cur->end;
     void *p = alloc(n);
     if (!p)
         return NULL;
     block *b = header_of(p);
     chunk *c = chunk_of(b);
-    bool fresh = load_relaxed(&c->owner) == my_heap() && is_top(c, b, stride_of(load_relaxed(&b->info))) &&
-                 (char *)b >= c->hwm;
-    if (!fresh)
-        memset(p, 0, n);
+    size_t dirty = n;
+    if (h == my_heap() && load_relaxed(&c->owner) == h && is_top(c, b, stride_of(load_relaxed(&b->info)))) {
+        if (c != cur)
+            clean = c->end_then;
+        dirty = (char *)p >= clean ? 0 : (size_t)(clean - (char *)p) < n ? (size_t)(clean - (char *)p) : n;
+    }
+    memset(p, 0, dirty);
     return p;
 }
 
