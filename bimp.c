@@ -2054,7 +2054,15 @@ static void *alloc_slow(size_t n, size_t align)
     return p;
 }
 
-/* malloc: an exact fit from a small bin, else a bump, else the slow path.
+/* malloc's third choice, before the slow path: the front of h's hole (as
+ * dlmalloc's designated victim comes before the larger bins). */
+static NOINLINE void *from_hole(heap *h, size_t n, size_t stride)
+{
+    void *p = h->hole ? carve_hole(h, stride) : NULL;
+    return p ? p : alloc_slow(n, 0);
+}
+
+/* malloc: an exact fit from a small bin, else a bump, else the hole, else the slow path.
  * A larger block is bumped at once when no medium bin holds a block, which
  * is what alloc_in would do. */
 static ALWAYS_INLINE void *alloc(size_t n)
@@ -2074,7 +2082,7 @@ static ALWAYS_INLINE void *alloc(size_t n)
     chunk *c = h->cur;
     if (LIKELY(fits(c, stride)))
         return push_live(h, c, stride);
-    return alloc_slow(n, 0);
+    return from_hole(h, n, stride);
 }
 
 /* Block b, not the top of its chunk, really is a block: the next block
