@@ -2199,10 +2199,13 @@ static ALWAYS_INLINE void release_in_chunk(void *p, const char *function)
     }
 }
 
-/* free of p outside the break: a chunk mapped elsewhere, a huge block, or
- * not Bimp's.  Out of line, so that free's fast path keeps no stack frame. */
+/* free of p outside the break: NULL, a chunk mapped elsewhere, a huge
+ * block, or not Bimp's.  Out of line, so that free's fast path keeps no
+ * stack frame and tests no NULL. */
 static NOINLINE void release_outside(void *p, const char *function)
 {
+    if (!p)
+        return;
     if (in_mapped_chunk(p))
         release_in_chunk(p, function);
     else
@@ -2571,14 +2574,12 @@ EXPORT void *API(malloc)(size_t n)
 
 EXPORT void API(free)(void *p)
 {
-    if (p)
-        release(p, "free");
+    release(p, "free");
 }
 
 EXPORT void API(cfree)(void *p)
 {
-    if (p)
-        release(p, "cfree");
+    release(p, "cfree");
 }
 
 EXPORT void API(free_sized)(void *p, size_t size)
