@@ -1106,12 +1106,18 @@ static void bin_block(heap *h, block *b, size_t stride)
     count(h->binned, stride);
 }
 
+/* h's hole, `stride` bytes, is taken. */
+static inline void take_hole(heap *h, size_t stride)
+{
+    h->hole = NULL;
+    count(h->binned, -stride);
+}
+
 static void unbin(heap *h, block *b)
 {
     size_t stride = stride_of(load_relaxed(&b->info));
     if (b == h->hole) {
-        h->hole = NULL;
-        count(h->binned, -stride);
+        take_hole(h, stride);
         return;
     }
     links *l = links_of(b);
@@ -1195,13 +1201,13 @@ static void drop_hole(heap *h)
 
 /* A block of `stride` bytes from the front of h's hole, whose rest stays the
  * hole; NULL if the hole is smaller. */
-static void *carve_hole(heap *h, size_t stride)
+static inline void *carve_hole(heap *h, size_t stride)
 {
     block *b = h->hole;
     size_t have = stride_of(load_relaxed(&b->info));
     if (have < stride)
         return NULL;
-    unbin(h, b);
+    take_hole(h, have);
     return carve(h, b, have, stride, true);
 }
 
@@ -2083,8 +2089,10 @@ static void *alloc_slow(size_t n, size_t align)
  * dlmalloc's designated victim comes before the larger bins). */
 static NOINLINE void *from_hole(heap *h, size_t n, size_t stride)
 {
-    void *p = h->hole ? carve_hole(h, stride) : NULL;
-    return p ? p : alloc_slow(n, 0);
+    void *p;
+    if (h->hole && (p = carve_hole(h, stride)))
+        return p;
+    return alloc_slow(n, 0);
 }
 
 /* malloc: an exact fit from a small bin, else a bump, else the hole, else the slow path.
