@@ -10,17 +10,21 @@ set grid ytics
 set key top left horizontal reverse Left samplen 2
 set style fill solid 0.85 noborder
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lw 1.5 lc rgb 'black' front
-set label 'FAIL' at 0.3200, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
-set label 'FAIL' at 2.3200, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
-set label 'FAIL' at 4.3200, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
-set label 'FAIL' at 5.3200, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
-set label 'FAIL' at 7.3200, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
+set label 'FAIL' at 0.2000, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
+set label 'FAIL' at 2.2000, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
+set label 'FAIL' at 4.2000, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
+set label 'FAIL' at 5.2000, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
+set label 'FAIL' at 7.2000, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
+set label 'FAIL' at 2.3333, first 1.05 rotate by 90 left font ',8' tc rgb '#bcbd22' front
+set label 'FAIL' at 4.3333, first 1.05 rotate by 90 left font ',8' tc rgb '#bcbd22' front
+set label 'FAIL' at 5.3333, first 1.05 rotate by 90 left font ',8' tc rgb '#bcbd22' front
+set label 'FAIL' at 7.3333, first 1.05 rotate by 90 left font ',8' tc rgb '#bcbd22' front
 set arrow 2 from 13.5, graph 0 to 13.5, graph 1 nohead dt 2 lc rgb 'gray40'
 set title "wall time / glibc (log scale, below 1 = better than glibc)"
 set yrange [0.01:10]
-plot 'chart.dat' index 0 using 1:2:($1-0.0800):($1+0.0800):(1):2 with boxxyerror lc rgb '#d62728' title 'bimp', 'chart.dat' index 1 using 1:2:($1-0.0800):($1+0.0800):(1):2 with boxxyerror lc rgb '#1f77b4' title 'jemalloc', 'chart.dat' index 2 using 1:2:($1-0.0800):($1+0.0800):(1):2 with boxxyerror lc rgb '#2ca02c' title 'mimalloc', 'chart.dat' index 3 using 1:2:($1-0.0800):($1+0.0800):(1):2 with boxxyerror lc rgb '#ff7f0e' title 'tcmalloc', 'chart.dat' index 4 using 1:2:($1-0.0800):($1+0.0800):(1):2 with boxxyerror lc rgb '#7f7f7f' title 'bumponly'
+plot 'chart.dat' index 0 using 1:2:($1-0.0667):($1+0.0667):(1):2 with boxxyerror lc rgb '#d62728' title 'bimp', 'chart.dat' index 1 using 1:2:($1-0.0667):($1+0.0667):(1):2 with boxxyerror lc rgb '#1f77b4' title 'jemalloc', 'chart.dat' index 2 using 1:2:($1-0.0667):($1+0.0667):(1):2 with boxxyerror lc rgb '#2ca02c' title 'mimalloc', 'chart.dat' index 3 using 1:2:($1-0.0667):($1+0.0667):(1):2 with boxxyerror lc rgb '#ff7f0e' title 'tcmalloc', 'chart.dat' index 4 using 1:2:($1-0.0667):($1+0.0667):(1):2 with boxxyerror lc rgb '#7f7f7f' title 'bumponly', 'chart.dat' index 5 using 1:2:($1-0.0667):($1+0.0667):(1):2 with boxxyerror lc rgb '#bcbd22' title 'stackonly'
 set title "peak RSS / glibc (log scale, below 1 = better than glibc)"
 set yrange [0.1:1000]
-plot 'chart.dat' index 0 using 1:3:($1-0.0800):($1+0.0800):(1):3 with boxxyerror lc rgb '#d62728' title 'bimp', 'chart.dat' index 1 using 1:3:($1-0.0800):($1+0.0800):(1):3 with boxxyerror lc rgb '#1f77b4' title 'jemalloc', 'chart.dat' index 2 using 1:3:($1-0.0800):($1+0.0800):(1):3 with boxxyerror lc rgb '#2ca02c' title 'mimalloc', 'chart.dat' index 3 using 1:3:($1-0.0800):($1+0.0800):(1):3 with boxxyerror lc rgb '#ff7f0e' title 'tcmalloc', 'chart.dat' index 4 using 1:3:($1-0.0800):($1+0.0800):(1):3 with boxxyerror lc rgb '#7f7f7f' title 'bumponly'
+plot 'chart.dat' index 0 using 1:3:($1-0.0667):($1+0.0667):(1):3 with boxxyerror lc rgb '#d62728' title 'bimp', 'chart.dat' index 1 using 1:3:($1-0.0667):($1+0.0667):(1):3 with boxxyerror lc rgb '#1f77b4' title 'jemalloc', 'chart.dat' index 2 using 1:3:($1-0.0667):($1+0.0667):(1):3 with boxxyerror lc rgb '#2ca02c' title 'mimalloc', 'chart.dat' index 3 using 1:3:($1-0.0667):($1+0.0667):(1):3 with boxxyerror lc rgb '#ff7f0e' title 'tcmalloc', 'chart.dat' index 4 using 1:3:($1-0.0667):($1+0.0667):(1):3 with boxxyerror lc rgb '#7f7f7f' title 'bumponly', 'chart.dat' index 5 using 1:3:($1-0.0667):($1+0.0667):(1):3 with boxxyerror lc rgb '#bcbd22' title 'stackonly'
 
 unset multiplot
