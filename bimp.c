@@ -151,8 +151,8 @@
  * Invariants (check_chunk asserts 1-4, 7 and 8 after every operation, check_heap all):
  *  1. Walking from `first` by strides lands exactly on `cursor`; every
  *     block's prev equals the stride of the block before it.
- *  2. `top` is the last block and is in use, or the chunk is empty and
- *     top == cursor == first.
+ *  2. The last block, the top, is in use, or the chunk is empty and
+ *     cursor == first.
  *  3. Every block below the cursor is either in use or free; a free block is
  *     binned, on exactly one bin, the one of its stride's class, or it is its
  *     heap's hole, on no bin; no two free blocks are neighbours (they are
@@ -389,7 +389,7 @@ typedef struct {
 
 struct heap {
     chunk *cur;           /* the chunk malloc bumps into; never released */
-    block *bins[NBINS];   /* free blocks below the tops of this heap's chunks */
+    block *bins[NBINS];   /* free blocks below the tops of this heap's chunks (and MEDIUM_PROBE) */
     uint64_t nonempty[BITMAP_WORDS]; /* bit i: bins[i] is not empty */
     chunk *resume;        /* chunks with a large free tail */
     chunk *chunks;        /* every chunk this heap owns */
@@ -457,6 +457,34 @@ static inline void set_cur(heap *h, chunk *c)
         mine.cur = c;
 }
 #endif
+
+/* The first non-empty bin at or above i, or NBINS. */
+static inline unsigned next_bin(heap *h, unsigned i)
+{
+    for (unsigned w = i / 64; w < BITMAP_WORDS; w++) {
+        uint64_t bits = h->nonempty[w];
+        if (w == i / 64)
+            bits &= ~(uint64_t)0 << (i % 64);
+        if (bits)
+            return w * 64 + (unsigned)__builtin_ctzll(bits);
+    }
+    return NBINS;
+}
+
+/* bins[MEDIUM_PROBE] is no stride's bin (every stride is at least one
+ * granule) and heads no list: it is NULL exactly when every medium bin is
+ * empty, else the last block binned on one (which may have left it since).
+ * So malloc's fast path learns with one load, and no branch on the size,
+ * whether a small stride's bin, or any medium bin, holds a block. */
+#define MEDIUM_PROBE 0u
+
+static inline unsigned probe_of(size_t stride)
+{
+    /* stride <= SMALL_MAX ? stride / GRANULE : MEDIUM_PROBE, as a mask that
+     * the compiler cannot turn back into a branch */
+    _Static_assert(MEDIUM_PROBE == 0, "the mask makes MEDIUM_PROBE");
+    return (unsigned)(stride / GRANULE) & -(unsigned)(stride <= SMALL_MAX);
+}
 
 /* Process-wide state; everything but the atomics is guarded by `lock`. */
 static struct {
@@ -642,7 +670,9 @@ static void check_heap(heap *h)
         REQUIRE(!c->next || c->next->prev == c, "resume links", c);
     }
     size_t on_bins = 0;
-    for (unsigned i = 0; i < NBINS; i++) {
+    REQUIRE(!h->bins[MEDIUM_PROBE] == (next_bin(h, SMALL_BINS) == NBINS), "medium probe",
+            h->bins[MEDIUM_PROBE]);
+    for (unsigned i = MEDIUM_PROBE + 1; i < NBINS; i++) {
         bool bit = (h->nonempty[i / 64] >> (i % 64)) & 1;
         REQUIRE(bit == (h->bins[i] != NULL), "bin bitmap", h->bins[i]);
         for (block *b = h->bins[i]; b; b = links_of(b)->next) {
@@ -1092,6 +1122,7 @@ static heap *new_heap(void)
 /* Core: bins                                                               */
 /* ======================================================================== */
 
+
 static void bin_block(heap *h, block *b, size_t stride)
 {
     unsigned i = bin_of(stride);
@@ -1102,6 +1133,8 @@ static void bin_block(heap *h, block *b, size_t stride)
         links_of(l->next)->prev = b;
     h->bins[i] = b;
     h->nonempty[i / 64] |= (uint64_t)1 << (i % 64);
+    if (i >= SMALL_BINS)
+        h->bins[MEDIUM_PROBE] = b;
     count(h->binned, stride);
 }
 
@@ -1125,26 +1158,17 @@ static void unbin(heap *h, block *b)
         links_of(l->prev)->next = l->next;
     } else {
         h->bins[i] = l->next;
-        if (!l->next)
+        if (!l->next) {
             h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
+            if (i >= SMALL_BINS && next_bin(h, SMALL_BINS) == NBINS)
+                h->bins[MEDIUM_PROBE] = NULL;
+        }
     }
     if (l->next)
         links_of(l->next)->prev = l->prev;
     count(h->binned, -stride);
 }
 
-/* The first non-empty bin at or above i, or NBINS. */
-static inline unsigned next_bin(heap *h, unsigned i)
-{
-    for (unsigned w = i / 64; w < BITMAP_WORDS; w++) {
-        uint64_t bits = h->nonempty[w];
-        if (w == i / 64)
-            bits &= ~(uint64_t)0 << (i % 64);
-        if (bits)
-            return w * 64 + (unsigned)__builtin_ctzll(bits);
-    }
-    return NBINS;
-}
 
 /* Block b heads a run of `have` bytes, unbinned, after which comes a block
  * in use: b keeps `stride` bytes, and the rest, if it can be a block, goes
@@ -2094,19 +2118,19 @@ static NOINLINE void *from_hole(heap *h, size_t n, size_t stride)
 
 /* malloc: an exact fit from a small bin, else a bump, else the hole, else the slow path.
  * A larger block is bumped at once when no medium bin holds a block, which
- * is what alloc_in would do. */
+ * is what alloc_in would do.  Which of the two a request is decides no
+ * branch here: request sizes are data, and a mispredicted branch costs
+ * more than the rest of a push. */
 static ALWAYS_INLINE void *alloc(size_t n)
 {
     heap *h = my_heap();
-    size_t stride;
-    if (LIKELY(n <= SMALL_MAX - HEADER)) {
-        stride = stride_for(n);
-        block *b = h->bins[stride / GRANULE];
-        if (b)
+    if (UNLIKELY(n > huge_threshold))
+        return alloc_slow(n, 0);
+    size_t stride = stride_for(n);
+    block *b = h->bins[probe_of(stride)];
+    if (UNLIKELY(b)) {
+        if (LIKELY(stride <= SMALL_MAX))
             return take_exact(h, b, stride);
-    } else if (n <= huge_threshold && next_bin(h, SMALL_BINS) == NBINS) {
-        stride = stride_for(n);
-    } else {
         return alloc_slow(n, 0);
     }
     chunk *c = my_cur(h);
