@@ -132,7 +132,19 @@ static void *bump(size_t size, size_t align)
 
 static size_t usable(const void *p) { return ((const size_t *)p)[-1]; }
 
-EXPORT void *malloc(size_t n) { return bump(n, ALIGN); }
+/* The common case in a few instructions, so that the yardstick measures the
+ * least a bump can cost: a small request that fits the thread's region. */
+EXPORT void *malloc(size_t n)
+{
+    size_t size = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+    uintptr_t user = t_cur + HEADER;
+    if (__builtin_expect(n - 1 < BIG - HEADER && size + HEADER <= t_end - t_cur, 1)) {
+        ((size_t *)user)[-1] = size;
+        t_cur = user + size;
+        return (void *)user;
+    }
+    return bump(n, ALIGN);
+}
 
 #ifdef STACK_FREE
 EXPORT void free(void *p)
