@@ -1122,7 +1122,6 @@ static heap *new_heap(void)
 /* Core: bins                                                               */
 /* ======================================================================== */
 
-
 static void bin_block(heap *h, block *b, size_t stride)
 {
     unsigned i = bin_of(stride);
@@ -1168,7 +1167,6 @@ static void unbin(heap *h, block *b)
         links_of(l->next)->prev = l->prev;
     count(h->binned, -stride);
 }
-
 
 /* Block b heads a run of `have` bytes, unbinned, after which comes a block
  * in use: b keeps `stride` bytes, and the rest, if it can be a block, goes
