@@ -339,6 +339,14 @@ static inline bool is_top(chunk *c, block *b, size_t stride)
     return (char *)b + stride == c->cursor;
 }
 
+/* The cursor of c moves to `to`, the end of its top block of `stride`
+ * bytes: the slot there gets its back distance (invariant 8). */
+static inline void move_cursor(chunk *c, char *to, size_t stride)
+{
+    c->cursor = to; /* the chunk first: the header stores cannot alias it */
+    ((block *)to)->prev = (uint32_t)stride;
+}
+
 static inline block *before(block *b)
 {
     return (block *)((char *)b - (b->prev & ~PREV_FREE));
@@ -1071,8 +1079,7 @@ static chunk *take_chunk(heap *h)
     }
     if (c) {
         c->state = CH_FULL;
-        c->cursor = first_of(c);
-        ((block *)c->cursor)->prev = 0; /* invariant 8 */
+        move_cursor(c, first_of(c), 0); /* empty: no top */
         LIST_PUSH(h->chunks, c, next_own, prev_own); /* under the lock, for survey() */
     }
     unlock(&g.lock);
@@ -1315,14 +1322,6 @@ static bool reach(chunk *c, size_t need)
         c->end = step < chunk_end(c) ? step : chunk_end(c);
     }
     return true;
-}
-
-/* The cursor of c moves to `to`, the end of its top block of `stride`
- * bytes: the slot there gets its back distance (invariant 8). */
-static inline void move_cursor(chunk *c, char *to, size_t stride)
-{
-    c->cursor = to; /* the chunk first: the header stores cannot alias it */
-    ((block *)to)->prev = (uint32_t)stride;
 }
 
 /* Push a block of `stride` bytes on c, which has room for it; its `prev`
