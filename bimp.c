@@ -155,9 +155,10 @@
  *     cursor == first.
  *  3. Every block below the cursor is either in use or free; a free block is
  *     binned, on exactly one bin, the one of its stride's class, or it is its
- *     heap's hole, on no bin; no two free blocks are neighbours (they are
- *     merged when freed).  Hence a pop takes at most the one free block right
- *     behind the top.
+ *     heap's hole, on no bin.  Two free blocks are neighbours only if one of
+ *     them is small (stride at most QUICK_MAX): a small block freed below the
+ *     top is binned without merging, and merged later (consolidate), so a
+ *     pop may sweep several free blocks behind the top.
  *  4. By 2, a chunk is empty exactly when its top pops down to `first`: it
  *     needs no count of live blocks.  An empty chunk is either its heap's
  *     current chunk or back in the pool.
@@ -275,6 +276,13 @@ typedef struct chunk {
 #define MEDIUM_BINS ((BIMP_CHUNK_SHIFT - 10 + 1) * 4)
 #define NBINS (SMALL_BINS + MEDIUM_BINS)
 #define BITMAP_WORDS ((NBINS + 63) / 64)
+
+/* Small blocks freed below a top are binned as they are, without merging
+ * (glibc's fastbins and tcache do the same): the free then touches no
+ * neighbour's bin links, and the block is reused at once, and in the order
+ * of the frees, by the next request of its size.  consolidate merges them
+ * when memory runs short (invariant 3). */
+#define QUICK_MAX SMALL_MAX
 
 static inline unsigned bin_of(size_t stride)
 {
@@ -403,6 +411,7 @@ struct heap {
     chunk *chunks;        /* every chunk this heap owns */
     size_t handed_out;    /* bytes (strides) malloc gave, net of in-place resizes */
     size_t binned;        /* bytes of binned blocks, the hole's too */
+    size_t unmerged;      /* bytes of small blocks binned unmerged since the last consolidate */
     block *hole;          /* a free run that malloc carves front to back: on no bin */
     counts n;
     heap *next_all;       /* every heap ever made: append-only */
@@ -627,7 +636,7 @@ static size_t check_chunk(chunk *c)
     REQUIRE(c->end <= chunk_end(c) && c->state != CH_FREE, "chunk header", c);
     char *at = first_of(c), *prev = NULL;
     bool prev_free = false;
-    size_t binned = 0;
+    size_t binned = 0, prev_stride = 0;
     while (at < c->cursor) {
         block *b = (block *)at;
         uint32_t info = load_relaxed(&b->info);
@@ -640,7 +649,8 @@ static size_t check_chunk(chunk *c)
         REQUIRE(!!(b->prev & PREV_FREE) == prev_free, "prev-free bit", b);
         REQUIRE(!(info & B_HUGE), "huge flag inside a chunk", b);
         REQUIRE(free == !!(info & B_BINNED), "free exactly when binned", b);
-        REQUIRE(!(free && prev_free), "two free neighbours", b);
+        REQUIRE(!(free && prev_free) || stride <= QUICK_MAX || prev_stride <= QUICK_MAX,
+                "two large free neighbours", b);
         if (free && b != h->hole) {
             links *l = links_of(b);
             REQUIRE(h->bins[bin_of(stride)] == b ||
@@ -651,6 +661,7 @@ static size_t check_chunk(chunk *c)
         if (free)
             binned += stride;
         prev_free = free;
+        prev_stride = stride;
         prev = at;
         at += stride;
     }
@@ -1355,13 +1366,19 @@ static inline void popped(heap *h, chunk *c)
         settle(h, c);
 }
 
-/* The pop reached free block p: it goes too (its slot holds its back
- * distance already, as every block's does). */
+/* The pop reached free block p: it goes too, and so do the free blocks
+ * right behind it (small ones are not merged when freed, invariant 3); the
+ * slot of each holds its back distance already, as every block's does. */
 static NOINLINE void pop_free(heap *h, chunk *c, block *p)
 {
-    unbin(h, p);
-    count(h->n.swept, 1);
-    c->cursor = (char *)p;
+    for (;;) {
+        unbin(h, p);
+        count(h->n.swept, 1);
+        c->cursor = (char *)p;
+        if (!(p->prev & PREV_FREE))
+            break;
+        p = before(p);
+    }
     popped(h, c);
 }
 
@@ -1378,28 +1395,74 @@ static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
     popped(h, c);
 }
 
-/* Block b (`stride` bytes) below the top was just freed: merge it with its
- * free neighbours and bin the result. */
-static void free_below(heap *h, block *b, size_t stride)
+/* Free block b, unbinned, `stride` bytes, is merged with the free blocks
+ * next to it on either side and binned.  `*keep`, a block the caller
+ * walks to next, is moved past any neighbour merged away. */
+static void merge_free(heap *h, block *b, size_t stride, block **keep)
 {
-    count(h->n.below, 1);
-    count(h->n.below_bytes, stride);
     store_relaxed(&b->info, info_make(stride, B_BINNED)); /* stays so if merged into p */
-    if (b->prev & PREV_FREE) {
+    while (b->prev & PREV_FREE) {
         block *p = before(b);
+        if (p == *keep)
+            *keep = links_of(p)->next;
         unbin(h, p);
         stride += stride_of(load_relaxed(&p->info));
         b = p;
     }
     block *next = after(b, stride);
-    uint32_t info = load_relaxed(&next->info);
-    if (!(info & B_INUSE)) {
+    uint32_t info;
+    while (!((info = load_relaxed(&next->info)) & B_INUSE)) {
+        if (next == *keep)
+            *keep = links_of(next)->next;
         unbin(h, next);
         stride += stride_of(info);
         next = after(b, stride);
     }
     next->prev = (uint32_t)stride | PREV_FREE;
     bin_block(h, b, stride);
+}
+
+/* Block b (`stride` bytes) below the top was just freed: a small one is
+ * binned as it is, a larger one merged with its free neighbours. */
+static void free_below(heap *h, block *b, size_t stride)
+{
+    count(h->n.below, 1);
+    count(h->n.below_bytes, stride);
+    if (stride <= QUICK_MAX) {
+        bin_block(h, b, stride);
+        after(b, stride)->prev |= PREV_FREE;
+        count(h->unmerged, stride);
+        return;
+    }
+    block *none = NULL;
+    merge_free(h, b, stride, &none);
+}
+
+/* Merge every small free block with its free neighbours: bins are walked
+ * from the smallest class up, and a merged run goes to a larger bin, where
+ * the walk may merge it again. */
+static void consolidate(heap *h)
+{
+    for (unsigned i = MIN_STRIDE / GRANULE; i < SMALL_BINS; i++) {
+        block *b = h->bins[i], *next;
+        for (; b; b = next) {
+            next = links_of(b)->next;
+            if (!(b->prev & PREV_FREE) && (load_relaxed(&after(b, i * GRANULE)->info) & B_INUSE))
+                continue;
+            unbin(h, b);
+            merge_free(h, b, i * GRANULE, &next);
+        }
+    }
+    h->unmerged = 0;
+    if (DEBUG_CHECKS)
+        check_heap(h);
+}
+
+/* consolidate is worth its walk: a quarter of the binned bytes at least
+ * came unmerged since the last one, so its cost is a few steps per free. */
+static inline bool worth_consolidating(heap *h)
+{
+    return h->unmerged >= 4096 && h->unmerged >= h->binned / 4;
 }
 
 static void resume_add(heap *h, chunk *c)
@@ -1511,6 +1574,11 @@ static void *alloc_in(heap *h, size_t stride)
         return push_live(h, h->cur, stride);
     if (load_relaxed(&h->inbox)) {
         drain(h);
+        if ((p = take_binned(h, stride)))
+            return p;
+    }
+    if (worth_consolidating(h)) {
+        consolidate(h);
         if ((p = take_binned(h, stride)))
             return p;
     }
@@ -2326,11 +2394,17 @@ static bool resize_in_place(block *b, size_t n)
         size_t have = old + (next_free ? stride_of(next_info) : 0);
         if (stride > have)
             return false;
-        if (stride <= old && old - stride < MIN_STRIDE)
-            return true; /* nothing worth splitting off */
-        if (next_free)
-            unbin(h, next);
-        stride = split_run(h, b, have, stride, false);
+        if (stride <= old) { /* the tail goes, merged with what is free after it */
+            if (old - stride < MIN_STRIDE)
+                return true; /* nothing worth splitting off */
+            block *tail = after(b, stride), *none = NULL;
+            tail->prev = (uint32_t)stride;
+            merge_free(h, tail, old - stride, &none);
+        } else {
+            if (next_free)
+                unbin(h, next);
+            stride = split_run(h, b, have, stride, false);
+        }
     }
     store_relaxed(&b->info, info_make(stride, B_INUSE));
     count(h->handed_out, stride - old);
@@ -2608,6 +2682,7 @@ static bool trim(void)
     if (h) {
         flush_remote(h);
         drain(h);
+        consolidate(h);
         released = purge_free_runs(h);
         if (h->cur != &empty_chunk && chunk_empty(h->cur)) { /* let the break shrink past it */
             release_chunk(h, h->cur);
