@@ -283,6 +283,7 @@ typedef struct chunk {
  * of the frees, by the next request of its size.  consolidate merges them
  * when memory runs short (invariant 3). */
 #define QUICK_MAX SMALL_MAX
+#define QUICK_CAP 16
 
 static inline unsigned bin_of(size_t stride)
 {
@@ -406,6 +407,7 @@ typedef struct {
 struct heap {
     chunk *cur;           /* the chunk malloc bumps into; never released */
     block *bins[NBINS];   /* free blocks below the tops of this heap's chunks (and MEDIUM_PROBE) */
+    uint32_t on_bin[SMALL_BINS]; /* how many blocks each small bin holds */
     uint64_t nonempty[BITMAP_WORDS]; /* bit i: bins[i] is not empty */
     chunk *resume;        /* chunks with a large free tail */
     chunk *chunks;        /* every chunk this heap owns */
@@ -1152,6 +1154,8 @@ static void bin_block(heap *h, block *b, size_t stride)
     h->nonempty[i / 64] |= (uint64_t)1 << (i % 64);
     if (i >= SMALL_BINS)
         h->bins[MEDIUM_PROBE] = b;
+    else
+        h->on_bin[i]++;
     count(h->binned, stride);
 }
 
@@ -1171,6 +1175,8 @@ static void unbin(heap *h, block *b)
     }
     links *l = links_of(b);
     unsigned i = bin_of(stride);
+    if (i < SMALL_BINS)
+        h->on_bin[i]--;
     if (h->bins[i] != b) {
         links_of(l->prev)->next = l->next;
     } else {
@@ -1291,6 +1297,7 @@ static inline void *take_exact(heap *h, block *b, size_t stride)
     unsigned i = (unsigned)(stride / GRANULE);
     block *next = links_of(b)->next;
     h->bins[i] = next; /* next's prev link is stale now, and unused while it heads the bin */
+    h->on_bin[i]--;
     if (!next)
         h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
     count(h->binned, -stride);
@@ -1428,7 +1435,7 @@ static void free_below(heap *h, block *b, size_t stride)
 {
     count(h->n.below, 1);
     count(h->n.below_bytes, stride);
-    if (stride <= QUICK_MAX) {
+    if (stride <= QUICK_MAX && h->on_bin[stride / GRANULE] < QUICK_CAP) {
         bin_block(h, b, stride);
         after(b, stride)->prev |= PREV_FREE;
         count(h->unmerged, stride);
@@ -1583,6 +1590,12 @@ static void *alloc_in(heap *h, size_t stride)
             return p;
     }
     chunk *c = room_for(h, stride);
+    if (!c && h->unmerged) { /* out of memory: every free byte counts */
+        consolidate(h);
+        if ((p = take_binned(h, stride)))
+            return p;
+        c = room_for(h, stride);
+    }
     return c ? push_live(h, c, stride) : NULL;
 }
 
