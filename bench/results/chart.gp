@@ -3,8 +3,8 @@ set terminal pngcairo size 1800,720 font "sans,10"
 set output 'chart.png'
 set multiplot layout 1,2 title "Bimp benchmark: ratio to glibc per workload (glibc = 1, the black line)"
 set logscale y
-set xrange [-0.6:14.6]
-set xtics ("lifo" 0, "phase" 1, "churn" 2, "small" 3, "realloc" 4, "large" 5, "prodcons" 6, "mtchurn" 7, "falseshare" 8, "threadchurn" 9, "python" 10, "gcc" 11, "sqlite" 12, "git" 13, "geomean" 14) rotate by -40 nomirror
+set xrange [-0.6:15.6]
+set xtics ("lifo" 0, "phase" 1, "churn" 2, "small" 3, "realloc" 4, "large" 5, "listwalk" 6, "prodcons" 7, "mtchurn" 8, "falseshare" 9, "threadchurn" 10, "python" 11, "gcc" 12, "sqlite" 13, "git" 14, "geomean" 15) rotate by -40 nomirror
 set ytics nomirror
 set grid ytics
 set key top left horizontal reverse Left samplen 2
@@ -14,14 +14,14 @@ set label 'FAIL' at 0.2000, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f
 set label 'FAIL' at 2.2000, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
 set label 'FAIL' at 4.2000, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
 set label 'FAIL' at 5.2000, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
-set label 'FAIL' at 7.2000, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
+set label 'FAIL' at 8.2000, first 1.05 rotate by 90 left font ',8' tc rgb '#7f7f7f' front
 set label 'FAIL' at 2.3333, first 1.05 rotate by 90 left font ',8' tc rgb '#bcbd22' front
 set label 'FAIL' at 4.3333, first 1.05 rotate by 90 left font ',8' tc rgb '#bcbd22' front
 set label 'FAIL' at 5.3333, first 1.05 rotate by 90 left font ',8' tc rgb '#bcbd22' front
-set label 'FAIL' at 7.3333, first 1.05 rotate by 90 left font ',8' tc rgb '#bcbd22' front
-set arrow 2 from 13.5, graph 0 to 13.5, graph 1 nohead dt 2 lc rgb 'gray40'
+set label 'FAIL' at 8.3333, first 1.05 rotate by 90 left font ',8' tc rgb '#bcbd22' front
+set arrow 2 from 14.5, graph 0 to 14.5, graph 1 nohead dt 2 lc rgb 'gray40'
 set title "wall time / glibc (log scale, below 1 = better than glibc)"
-set yrange [0.01:10]
+set yrange [0.1:10]
 plot 'chart.dat' index 0 using 1:2:($1-0.0667):($1+0.0667):(1):2 with boxxyerror lc rgb '#d62728' title 'bimp', 'chart.dat' index 1 using 1:2:($1-0.0667):($1+0.0667):(1):2 with boxxyerror lc rgb '#1f77b4' title 'jemalloc', 'chart.dat' index 2 using 1:2:($1-0.0667):($1+0.0667):(1):2 with boxxyerror lc rgb '#2ca02c' title 'mimalloc', 'chart.dat' index 3 using 1:2:($1-0.0667):($1+0.0667):(1):2 with boxxyerror lc rgb '#ff7f0e' title 'tcmalloc', 'chart.dat' index 4 using 1:2:($1-0.0667):($1+0.0667):(1):2 with boxxyerror lc rgb '#7f7f7f' title 'bumponly', 'chart.dat' index 5 using 1:2:($1-0.0667):($1+0.0667):(1):2 with boxxyerror lc rgb '#bcbd22' title 'stackonly'
 set title "peak RSS / glibc (log scale, below 1 = better than glibc)"
 set yrange [0.1:1000]
