@@ -288,6 +288,7 @@ typedef struct chunk {
  * when memory runs short (invariant 3). */
 #define QUICK_MAX SMALL_MAX
 #define QUICK_CAP 16 /* phase: unbounded, 1.8x the time (its nodes end up scattered) */
+_Static_assert(QUICK_MAX <= SMALL_MAX, "unmerged blocks are counted per small bin (on_bin)");
 
 static inline unsigned bin_of(size_t stride)
 {
@@ -1472,6 +1473,13 @@ static void consolidate(heap *h)
         check_heap(h);
 }
 
+/* A binned block for `stride` once every small free block is merged. */
+static void *take_consolidated(heap *h, size_t stride)
+{
+    consolidate(h);
+    return take_binned(h, stride);
+}
+
 /* consolidate is worth its walk: a quarter of the binned bytes at least
  * came unmerged since the last one, so its cost is a few steps per free. */
 static inline bool worth_consolidating(heap *h)
@@ -1591,15 +1599,11 @@ static void *alloc_in(heap *h, size_t stride)
         if ((p = take_binned(h, stride)))
             return p;
     }
-    if (worth_consolidating(h)) {
-        consolidate(h);
-        if ((p = take_binned(h, stride)))
-            return p;
-    }
+    if (worth_consolidating(h) && (p = take_consolidated(h, stride)))
+        return p;
     chunk *c = room_for(h, stride);
     if (!c && h->unmerged) { /* out of memory: every free byte counts */
-        consolidate(h);
-        if ((p = take_binned(h, stride)))
+        if ((p = take_consolidated(h, stride)))
             return p;
         c = room_for(h, stride);
     }
