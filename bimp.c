@@ -569,9 +569,14 @@ static void put_uint(text *t, unsigned long long v, unsigned base, int width)
         t->buf[t->len++] = digits[--n];
 }
 
-/* End the line and write it to fd. */
+/* End the line and write it to fd; a line longer than the buffer is cut
+ * with "...", and keeps its newline. */
 static void put_line_to(text *t, int fd)
 {
+    if (t->len == sizeof t->buf) {
+        t->len -= 4;
+        put_str(t, "...");
+    }
     put_str(t, "\n");
     os_write(fd, t->buf, t->len);
     t->len = 0;
@@ -728,7 +733,6 @@ static void check_heap(heap *h)
 #define HUGE_THRESHOLD_MAX (CHUNK / 2)
 
 static size_t opt_verbose, opt_show_stats;
-static int stats_fd = 2; /* a copy of stderr: some programs close theirs before exit */
 /* Requests above this many bytes get a mapping of their own; at most half a
  * chunk, so a chunk holds two, and never below SMALL_MAX. */
 static size_t huge_threshold = HUGE_THRESHOLD_MAX;
@@ -941,32 +945,32 @@ static inline size_t align_up(size_t n, size_t a)
     return (n + a - 1) & ~(a - 1);
 }
 
-/* More segment space: the break first, an aligned mapping when it fails. */
-static bool grow_segments(void)
+/* `step` more bytes of segment space from the break; false if it refuses. */
+static bool grow_break(size_t step)
 {
-    size_t step = g.segment_bytes / 8;
-    step = align_up(step < 4 * CHUNK ? 4 * CHUNK : step, CHUNK);
-    if (!g.brk_failed) {
-        char *at = NULL;
-        if (!g.brk_end) {
-            char *end = os_heap_grow(NULL, 0);
-            size_t pad = end ? align_up((uintptr_t)end, CHUNK) - (uintptr_t)end : 0;
-            if (end && os_heap_grow(end, pad + step)) {
-                g.brk_start = g.brk_end = g.carve = g.carve_end = end + pad;
-                at = g.brk_start;
-            }
-        } else if (g.carve_end == g.brk_end && os_heap_grow(g.brk_end, step)) {
-            at = g.brk_end;
+    char *at = NULL;
+    if (!g.brk_end) {
+        char *end = os_heap_grow(NULL, 0);
+        size_t pad = end ? align_up((uintptr_t)end, CHUNK) - (uintptr_t)end : 0;
+        if (end && os_heap_grow(end, pad + step)) {
+            g.brk_start = g.brk_end = g.carve = g.carve_end = end + pad;
+            at = g.brk_start;
         }
-        if (at && mark_units(at, step, U_CHUNK)) {
-            g.carve_end = g.brk_end = at + step;
-            g.segment_bytes += step;
-            g.brk_grows++;
-            note_break();
-            return true;
-        }
-        g.brk_failed = true;
+    } else if (g.carve_end == g.brk_end && os_heap_grow(g.brk_end, step)) {
+        at = g.brk_end;
     }
+    if (!at || !mark_units(at, step, U_CHUNK))
+        return false;
+    g.carve_end = g.brk_end = at + step;
+    g.segment_bytes += step;
+    g.brk_grows++;
+    note_break();
+    return true;
+}
+
+/* `step` more bytes of segment space from an aligned mapping. */
+static bool grow_mapped(size_t step)
+{
     char *p = os_map(step, CHUNK);
     if (!p)
         return false;
@@ -979,6 +983,21 @@ static bool grow_segments(void)
     g.segment_bytes += step;
     fetch_add(&g.maps, 1);
     return true;
+}
+
+/* More segment space: the break first, an aligned mapping when it fails.
+ * Steps grow with the heap (an eighth of it, four chunks at least); under
+ * a tight limit (RLIMIT_DATA) a single chunk is tried before giving up. */
+static bool grow_segments(void)
+{
+    size_t step = g.segment_bytes / 8;
+    step = align_up(step < 4 * CHUNK ? 4 * CHUNK : step, CHUNK);
+    if (!g.brk_failed) {
+        if (grow_break(step) || grow_break(CHUNK))
+            return true;
+        g.brk_failed = true;
+    }
+    return grow_mapped(step) || grow_mapped(CHUNK);
 }
 
 static void pool_insert(chunk *c)
@@ -1809,6 +1828,31 @@ static bool cache_huge(char *map, size_t len)
     return true;
 }
 
+/* A fresh mapping for n bytes whose payload is aligned to `align`, above
+ * CHUNK: n + align bytes are mapped, and all but the chunks around the
+ * aligned payload given back (the address space asked for stays near
+ * glibc's, n + align, not n + 2 align).  Sets *off and *len as
+ * huge_place takes them; NULL when out of memory. */
+static char *map_over_aligned(size_t n, size_t align, size_t *off, size_t *len)
+{
+    size_t front = sizeof(huge_words) + HEADER;
+    if (n > PTRDIFF_MAX - align - front - 2 * CHUNK)
+        return NULL;
+    size_t raw_len = align_up(n + align + front, CHUNK);
+    char *raw = os_map(raw_len, CHUNK);
+    if (!raw)
+        return NULL;
+    char *payload = (char *)align_up((uintptr_t)raw + front, align);
+    char *map = (char *)((uintptr_t)(payload - front) & ~(CHUNK - 1));
+    *off = (size_t)(payload - HEADER - map);
+    *len = align_up(*off + HEADER + n, CHUNK);
+    if (map > raw)
+        os_unmap(raw, (size_t)(map - raw));
+    if (map + *len < raw + raw_len)
+        os_unmap(map + *len, (size_t)(raw + raw_len - (map + *len)));
+    return map;
+}
+
 /* A huge block of n bytes aligned to align; zeroed if `zero`; `growing`
  * if realloc is moving a block that grows.  A cached mapping is reused if
  * one is long enough, else a fresh one gets the pages of cached ones. */
@@ -1822,7 +1866,10 @@ static void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
     fetch_add(&g.huge_allocs, 1);
     if (map) {
         dirty = mapped;
-    } else if (len && (map = os_map(len, align > CHUNK ? align : CHUNK))) {
+    } else if (align > CHUNK && (map = map_over_aligned(n, align, &off, &len))) {
+        fetch_add(&g.maps, 1);
+        mapped = len;
+    } else if (len && align <= CHUNK && (map = os_map(len, CHUNK))) {
         fetch_add(&g.maps, 1);
         mapped = len;
         dirty = fill_from_cache(map, len);
@@ -2008,8 +2055,6 @@ static NOINLINE void take_options(void)
     unlock(&g.lock);
     if (first && opt_verbose)
         print_options();
-    if (first && opt_show_stats)
-        stats_fd = os_copy_stderr();
 }
 
 static void initialise(void)
@@ -2676,7 +2721,7 @@ static void print_stats(int fd)
 static DESTRUCTOR void show_stats_at_exit(void)
 {
     if (opt_show_stats)
-        print_stats(stats_fd);
+        print_stats(2); /* stderr as it is now: Bimp holds no descriptor of its own */
 }
 
 /* Give back the whole pages inside h's large free blocks; true if any. */
@@ -2737,7 +2782,7 @@ struct mallinfo2 {
 struct mallinfo {
     int arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
 };
-enum { M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3 };
+enum { M_MXFAST = 1, M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3 };
 
 EXPORT void *API(malloc)(size_t n)
 {
@@ -2821,22 +2866,30 @@ EXPORT void *API(memalign)(size_t align, size_t n)
     return alloc_aligned(align, n);
 }
 
+/* C17/C23 and glibc 2.38: an alignment that is not a power of two is
+ * EINVAL (memalign keeps rounding it up). */
 EXPORT void *API(aligned_alloc)(size_t align, size_t n)
 {
+    if (align == 0 || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
     return alloc_aligned(align, n);
 }
 
+/* As glibc: EINVAL leaves errno alone (unless BIMP_SET_ERRNO); out of
+ * memory sets it to ENOMEM, as every failed allocation does. */
 EXPORT int API(posix_memalign)(void **out, size_t align, size_t n)
 {
-    int saved = errno, err = 0;
-    void *p = NULL;
-    if (align < sizeof(void *) || (align & (align - 1)))
-        err = EINVAL;
-    else if (!(p = alloc_aligned(align, n)))
-        err = ENOMEM;
-    if (err) {
-        errno = SET_ERRNO_ALWAYS ? err : saved;
-        return err;
+    if (align < sizeof(void *) || (align & (align - 1))) {
+        if (SET_ERRNO_ALWAYS)
+            errno = EINVAL;
+        return EINVAL;
+    }
+    void *p = alloc_aligned(align, n);
+    if (!p) {
+        errno = ENOMEM;
+        return ENOMEM;
     }
     *out = p;
     return 0;
@@ -2972,22 +3025,25 @@ EXPORT void bimp_print_stats(int fd)
     errno = saved;
 }
 
+/* glibc's answers: 1 for every parameter and value, known or not, but a
+ * fastbin size above 160 (0).  Bimp honours the two thresholds; the
+ * rest (fastbin size, arenas, top pad, mmap count, check action, perturb)
+ * have no counterpart here and are accepted as glibc accepts them. */
 EXPORT int API(mallopt)(int param, int value)
 {
     switch (param) {
-    case M_MMAP_THRESHOLD:
-        if (value < 0 || (size_t)value > HUGE_THRESHOLD_MAX)
-            return 0;
-        huge_threshold = (size_t)value;
+    case M_MXFAST:
+        return (size_t)value <= 160; /* glibc's MAX_FAST_SIZE on 64-bit */
+    case M_MMAP_THRESHOLD: /* above Bimp's maximum: the maximum; negative: ignored */
+        if (value >= 0)
+            huge_threshold = (size_t)value < HUGE_THRESHOLD_MAX ? (size_t)value : HUGE_THRESHOLD_MAX;
         return 1;
-    case M_TRIM_THRESHOLD:
-        if (value < 0)
-            return 0;
-        pool_keep_bytes = (size_t)value;
+    case M_TRIM_THRESHOLD: /* negative: as glibc, a threshold never reached */
+        pool_keep_bytes = value < 0 ? SIZE_MAX : (size_t)value;
         pool_keep_set = true;
         return 1;
     default:
-        return 0;
+        return 1;
     }
 }
 

@@ -72,9 +72,6 @@ const char *os_environ(size_t i, int *ready);
 
 /* Write all of a message to file descriptor fd, ignoring errors. */
 void os_write(int fd, const char *msg, size_t len);
-/* A descriptor that stays open on what standard error is now, even if the
- * program closes its standard error later; 2 if none can be had. */
-int os_copy_stderr(void);
 /* Abort the process. */
 _Noreturn void os_fatal(void);
 

@@ -71,12 +71,6 @@ void os_write(int fd, const char *msg, size_t len)
     }
 }
 
-int os_copy_stderr(void)
-{
-    int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-    return fd < 0 ? STDERR_FILENO : fd;
-}
-
 _Noreturn void os_fatal(void)
 {
     abort();

@@ -121,9 +121,36 @@ static void expect_clean(void *p, const char *call, size_t n)
     }
 }
 
+/* `oom align4g`: a 4 GiB-aligned block under an address-space limit of 4
+ * GiB and 64 MiB above what the process uses: n + align is mapped, not
+ * n + 2 align. */
+static int align4g(void)
+{
+    size_t align = (size_t)1 << 32, used = status_bytes("VmSize:");
+    struct rlimit lim = { used + align + ((size_t)64 << 20), used + align + ((size_t)64 << 20) };
+    if (!used || setrlimit(RLIMIT_AS, &lim) != 0) {
+        printf("FAIL faults/oom-align4g: cannot limit the process (%s)\n", strerror(errno));
+        return 1;
+    }
+    char *p = aligned_alloc(align, 1 << 20);
+    if (!p || (uintptr_t)p % align) {
+        printf("FAIL faults/oom-align4g: aligned_alloc(4 GiB, 1 MiB) gave %p\n", (void *)p);
+        return 0;
+    }
+    memset(p, 1, 1 << 20);
+    free(p);
+    char *q = aligned_alloc(align, 1 << 20); /* and again: the first left nothing behind */
+    printf("%s faults/oom-align4g: aligned_alloc(4 GiB, 1 MiB) twice under VmSize + 4 GiB + 64 MiB\n",
+           q && (uintptr_t)q % align == 0 ? "PASS" : "FAIL");
+    free(q);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     mode = argc > 1 ? argv[1] : "as";
+    if (strcmp(mode, "align4g") == 0)
+        return align4g();
     int resource = strcmp(mode, "data") == 0 ? RLIMIT_DATA : RLIMIT_AS;
 
     /* Before the limit: blocks of every class, stamped. */

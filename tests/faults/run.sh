@@ -4,7 +4,9 @@
 # each other's, under ThreadSanitizer (Bimp compiled in with -DBIMP_PREFIX):
 # any race TSan reports, inside bimp.c or not, fails the check; (b) hundreds
 # of forks while threads churn, every child allocating, freeing and exiting
-# 0 in time; (c) running out of memory under RLIMIT_AS and under RLIMIT_DATA:
+# 0 in time; (c) running out of memory under RLIMIT_AS and under RLIMIT_DATA
+# (also a 1 MB data limit from the start, and a 4 GiB alignment under a
+# tight address-space limit):
 # NULL with ENOMEM, old blocks intact, allocation working again after frees;
 # (d) start-up: another preloaded library that wraps libc functions through
 # dlsym(RTLD_NEXT) and allocates in its constructor, a program started with
@@ -98,6 +100,8 @@ check fork-storm 120 env LD_PRELOAD="$LIB" "$OUT/forkstorm" faults/fork-storm 30
 # (c) out of memory, address space and data size.
 check oom-as 60 env LD_PRELOAD="$LIB" "$OUT/oom" as
 check oom-data 60 env LD_PRELOAD="$LIB" "$OUT/oom" data
+check oom-tiny-data 60 bash -c 'ulimit -d 977 && exec env LD_PRELOAD="$1" "$2"' - "$LIB" "$OUT/tinydata"
+check oom-align4g 60 env LD_PRELOAD="$LIB" "$OUT/oom" align4g
 
 # (d) start-up.
 check preload-hook 30 env LD_PRELOAD="$OUT/hook.so $LIB" "$OUT/startup" preload-hook

@@ -95,18 +95,25 @@ int main(void)
     p = malloc(60 * 1024);
     CHECK(mallinfo2().hblks == m0.hblks); /* below the threshold */
     free(p);
-    CHECK(mallopt(M_MMAP_THRESHOLD, 256 * 1024) == 0); /* above the maximum */
-    CHECK(mallopt(M_MMAP_THRESHOLD, -1) == 0);
+    /* glibc's answers (2.36): 1 for every parameter and value below, 0 only
+     * for M_MXFAST above 160.  A threshold above Bimp's maximum is taken as
+     * the maximum; a negative one is ignored, as glibc ignores one too high. */
+    CHECK(mallopt(M_MMAP_THRESHOLD, 256 * 1024) == 1);
     p = malloc(100 * 1024);
-    CHECK(mallinfo2().hblks == m0.hblks + 1); /* unchanged by the refusals */
+    CHECK(mallinfo2().hblks == m0.hblks); /* the threshold is Bimp's maximum now */
+    free(p);
+    CHECK(mallopt(M_MMAP_THRESHOLD, 65536) == 1 && mallopt(M_MMAP_THRESHOLD, -1) == 1);
+    p = malloc(100 * 1024);
+    CHECK(mallinfo2().hblks == m0.hblks + 1); /* unchanged by the negative value */
     free(p);
     CHECK(mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1);
     CHECK(mallopt(M_TRIM_THRESHOLD, 1 << 20) == 1);
-    CHECK(mallopt(M_TRIM_THRESHOLD, -1) == 0);
-    CHECK(mallopt(-99, 1) == 0);
-    CHECK(mallopt(M_ARENA_MAX, 1) == 0);
-    CHECK(mallopt(M_TOP_PAD, 0) == 0);
-    CHECK(mallopt(M_PERTURB, 0) == 0);
+    CHECK(mallopt(M_TRIM_THRESHOLD, -1) == 1);
+    CHECK(mallopt(-99, 1) == 1);
+    CHECK(mallopt(M_ARENA_MAX, 1) == 1 && mallopt(M_ARENA_MAX, 0) == 1 && mallopt(M_ARENA_TEST, 1) == 1);
+    CHECK(mallopt(M_TOP_PAD, 0) == 1 && mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_CHECK_ACTION, 3) == 1);
+    CHECK(mallopt(M_PERTURB, 0) == 1);
+    CHECK(mallopt(M_MXFAST, 64) == 1 && mallopt(M_MXFAST, 161) == 0);
     group_end("usability", "glibc-mallopt");
     return total_failures != 0;
 }

@@ -7,6 +7,9 @@
  *                     allocated (stack-shaped)
  *   probe fifo N      N blocks, freed in the order they were allocated
  *   probe print FILE  bimp_print_stats() into FILE (looked up with dlsym)
+ *   probe open FILE   opens FILE, prints `fd N` (3 unless something left a
+ *                     descriptor open), writes `data` into it and exits
+ *                     with it open
  *   probe id          `uid=U euid=E gid=G egid=G secure=S bimp=B env=V`:
  *                     who runs it, AT_SECURE, whether malloc is Bimp's, and
  *                     BIMP_VERBOSE as the program sees it
@@ -70,6 +73,14 @@ int main(int argc, char **argv)
         print_stats(fd);
         close(fd);
         puts("done");
+    } else if (strcmp(mode, "open") == 0 && argc > 2) {
+        sink = malloc(100);
+        int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, "data\n", 5) != 5) {
+            puts("error: cannot write the file");
+            return 1;
+        }
+        printf("fd %d\n", fd);
     } else if (strcmp(mode, "id") == 0) {
         sink = malloc(100); /* options are read at an allocation */
         const char *v = getenv("BIMP_VERBOSE");
@@ -78,7 +89,7 @@ int main(int argc, char **argv)
                bimp_is_loaded(), v ? v : "unset");
         free(sink);
     } else {
-        puts("error: usage: probe huge|lifo N|fifo N|print FILE|id");
+        puts("error: usage: probe huge|lifo N|fifo N|print FILE|open FILE|id");
         return 1;
     }
     return 0;

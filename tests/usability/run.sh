@@ -175,6 +175,11 @@ done
 run BIMP_NOPE=1 BIMP_PURGE_DELAY=abc BIMP_VERBOSE=1 "$BIN/probe" huge
 [ "$(grep -c '^bimp: ignoring' <<<"$err")" -eq 2 ] && [ "$(value_of BIMP_VERBOSE)" = 1 ] ||
     why=${why:-"two bad variables and BIMP_VERBOSE=1: $(grep -c '^bimp: ignoring' <<<"$err") warnings, verbose '$(value_of BIMP_VERBOSE)'"}
+# A warning longer than Bimp's line buffer is cut, and still ends its line.
+long=BIMP_$(printf 'X%.0s' $(seq 700))
+run "$long=1" BIMP_NOPE=1 "$BIN/probe" huge
+[ "$(lines "$err")" -eq 2 ] && [ "$(grep -c '^bimp: ignoring' <<<"$err")" -eq 2 ] ||
+    why=${why:-"a 700-character name and BIMP_NOPE: $(lines "$err") lines, $(grep -c '^bimp: ignoring' <<<"$err") starting 'bimp: ignoring'"}
 run NOT_BIMP=1 XBIMP_NOPE=1 "$BIN/probe" huge
 [ -z "$err" ] || why=${why:-"variables not starting BIMP_ gave '$(firstline "$err")'"}
 [ -z "$why" ] && pass options-unknown-name || fail options-unknown-name "$why"
@@ -276,6 +281,17 @@ show_stats show-stats-at-exit lifo \
 show_stats show-stats-verdict-not-stack-shaped fifo \
     'not stack-shaped: reuse below the tops did the work ([0-9]% ' \
     "not stack-shaped for 2000 blocks freed first-in first-out"
+
+# BIMP_SHOW_STATS keeps no descriptor open: the program's first open gets
+# fd 3, and the report goes to stderr at exit, never into the program's file.
+run BIMP_SHOW_STATS=1 "$BIN/probe" open "$TMP/program-file"
+why=$(check_block "$err")
+if [ $rc -ne 0 ] || [ "$out" != "fd 3" ]; then
+    why="exit status $rc, stdout '$(firstline "$out")' (wanted fd 3)"
+elif [ "$(cat "$TMP/program-file")" != data ]; then
+    why="the program's file holds '$(head -c 60 "$TMP/program-file" | head -n 1)...'"
+fi
+[ -z "$why" ] && pass show-stats-keeps-no-descriptor || fail show-stats-keeps-no-descriptor "$why"
 
 # bimp_print_stats(fd) writes the same block (same lines, same labels) as
 # BIMP_SHOW_STATS writes at exit.
