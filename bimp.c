@@ -395,8 +395,23 @@ static inline void lock(lock_t *l) { (void)l; }
 static inline void unlock(lock_t *l) { (void)l; }
 #else
 typedef os_lock lock_t;
-static inline void lock(lock_t *l) { os_lock_acquire(l); }
-static inline void unlock(lock_t *l) { os_lock_release(l); }
+/* How many of Bimp's locks the thread holds, or is about to take: a fork
+ * from a signal handler that interrupted one of them must not wait for it
+ * (before_fork).  Counted before the lock is taken and after it is let go,
+ * with compiler fences, as a handler on this thread would see it. */
+static TLS_INITIAL_EXEC int locks_held;
+static inline void lock(lock_t *l)
+{
+    locks_held++;
+    atomic_signal_fence(memory_order_seq_cst);
+    os_lock_acquire(l);
+}
+static inline void unlock(lock_t *l)
+{
+    os_lock_release(l);
+    atomic_signal_fence(memory_order_seq_cst);
+    locks_held--;
+}
 #endif
 
 enum heap_state { H_OWNED, H_ORPHAN };
@@ -2012,21 +2027,56 @@ static void on_thread_exit(void *arg)
 /* Fork: hold every lock across fork, so the child inherits consistent
  * shared state.  Heaps of threads that do not exist in the child stay as
  * they are: their owners may have been in the middle of a push or pop, so
- * nobody may touch them; frees into them wait in their inboxes for good. */
-static void before_fork(void)
+ * nobody may touch them; frees into them wait in their inboxes for good.
+ *
+ * A fork from a signal handler that interrupted this thread inside one of
+ * Bimp's locks cannot wait for that lock: then no lock is taken, and the
+ * child, where only this thread lives, starts with every lock free (what
+ * POSIX lets such a child do, _exit or exec, works; glibc's tst-mallocfork2). */
+static TLS_INITIAL_EXEC bool fork_took_no_lock;
+
+static void every_lock(void (*act)(lock_t *))
 {
     for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all)
-        lock(&h->lock);
-    lock(&g.lock);
-    lock(&huge_cache.lock);
+        act(&h->lock);
+    act(&g.lock);
+    act(&huge_cache.lock);
 }
 
-static void after_fork(void)
+static void lock_for_fork(lock_t *l)
 {
-    unlock(&huge_cache.lock);
-    unlock(&g.lock);
-    for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all)
-        unlock(&h->lock);
+    lock(l);
+}
+
+static void unlock_after_fork(lock_t *l)
+{
+    unlock(l);
+}
+
+static void reset_in_child(lock_t *l)
+{
+    *l = (lock_t){ 0 };
+}
+
+static void before_fork(void)
+{
+    fork_took_no_lock = locks_held != 0;
+    if (!fork_took_no_lock)
+        every_lock(lock_for_fork);
+}
+
+static void after_fork_parent(void)
+{
+    if (!fork_took_no_lock)
+        every_lock(unlock_after_fork);
+}
+
+static void after_fork_child(void)
+{
+    if (fork_took_no_lock) /* the interrupted code, if it resumes, lets go of a free lock */
+        every_lock(reset_in_child);
+    else
+        every_lock(unlock_after_fork);
 }
 #endif
 
@@ -2100,7 +2150,7 @@ static heap *attach_heap(void)
 #ifndef BIMP_SINGLE_THREADED
     int expected = 0;
     if (atomic_compare_exchange_strong(&g.threads_ready, &expected, 1)) {
-        os_thread_init(on_thread_exit, before_fork, after_fork, after_fork);
+        os_thread_init(on_thread_exit, before_fork, after_fork_parent, after_fork_child);
         store_relaxed(&g.threads_ready, 2);
     }
     while (load_relaxed(&g.threads_ready) != 2)
