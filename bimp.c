@@ -218,11 +218,13 @@ typedef struct block {
 
 _Static_assert(sizeof(block) == HEADER, "block header must be 8 bytes");
 
-/* A free block's payload: its bin's links.  `prev` is meaningless in the
- * block that heads its bin (h->bins[i] says which that is): popping the
- * head then touches no other block. */
+/* A free block's payload: its bin's links, stored encoded (set_link), so
+ * that a pointer the program writes there after the free decodes to no
+ * block, and is caught before it is followed (follow).  `prev` is
+ * meaningless in the block that heads its bin (h->bins[i] says which that
+ * is): popping the head then touches no other block. */
 typedef struct {
-    block *next, *prev;
+    uintptr_t next, prev;
 } links;
 
 _Static_assert(MIN_STRIDE - HEADER >= sizeof(links), "a free block must hold its links");
@@ -326,6 +328,44 @@ static inline links *links_of(block *b)
     return (links *)payload_of(b);
 }
 
+/* Bin links are stored as the pointer xor a per-process secret xor the
+ * link's own address (shifted, as glibc's safe-linking does): what a use
+ * after free writes over a link decodes to garbage.  The secret is set once,
+ * before the first block is binned. */
+static uintptr_t link_secret;
+
+static inline uintptr_t link_key(const uintptr_t *field)
+{
+    return link_secret ^ ((uintptr_t)field >> 12);
+}
+
+static inline block *get_link(const uintptr_t *field)
+{
+    return (block *)(*field ^ link_key(field));
+}
+
+static inline void set_link(uintptr_t *field, block *to)
+{
+    *field = (uintptr_t)to ^ link_key(field);
+}
+
+static inline block *next_of(block *b)
+{
+    return get_link(&links_of(b)->next);
+}
+
+/* The link of a block freed by another thread, in its batch or its owner's
+ * inbox (plain pointers: remote_block checks what they lead to). */
+static inline block **link_of(block *b)
+{
+    return (block **)payload_of(b);
+}
+
+static inline block *prev_of(block *b)
+{
+    return get_link(&links_of(b)->prev);
+}
+
 static inline chunk *chunk_of(block *b)
 {
     return (chunk *)((uintptr_t)b & ~(uintptr_t)(CHUNK - 1));
@@ -359,11 +399,6 @@ static inline void move_cursor(chunk *c, char *to, size_t stride)
 {
     c->cursor = to; /* the chunk first: the header stores cannot alias it */
     ((block *)to)->prev = (uint32_t)stride;
-}
-
-static inline block *before(block *b)
-{
-    return (block *)((char *)b - (b->prev & ~PREV_FREE));
 }
 
 static inline block *after(block *b, size_t stride)
@@ -647,11 +682,38 @@ static COLD _Noreturn void fatal(const char *what, const void *p, const char *fu
     os_fatal();
 }
 
+/* What the corruption checks found, for corrupt()'s message. */
+#define OVERWRITTEN_HEADER "header overwritten, likely an overflow from the block before"
+#define OVERWRITTEN_FREE "free block overwritten, likely a use after free or an overflow from the block before"
+#define OVERWRITTEN_LINK "free block's link overwritten, likely a use after free"
+#define OVERWRITTEN_TOP "memory past the top block overwritten, likely an overflow from it"
+
+/* The one path for damaged metadata: `bimp: heap corruption at <block>
+ * (in <function>): <why>`, then abort.  `function` may be NULL where the
+ * check sits below every entry point (merging, bins). */
+static COLD _Noreturn void corrupt(const void *block_at, const char *why, const char *function)
+{
+    text t = { .len = 0 };
+    put_str(&t, "bimp: heap corruption at 0x");
+    put_uint(&t, (uintptr_t)block_at + HEADER, 16, 0);
+    if (function) {
+        put_str(&t, " (in ");
+        put_str(&t, function);
+        put_str(&t, ")");
+    }
+    put_str(&t, ": ");
+    put_str(&t, why);
+    put_line(&t);
+    os_fatal();
+}
+
 #define REQUIRE(cond, what, p) \
     do { \
         if (!(cond)) \
             fatal("invariant broken: " what, p, __func__); \
     } while (0)
+
+static inline block *follow(block *from, block *to); /* a bin link, checked */
 
 /* Invariants 1-4 and 6-8 of one chunk, as far as the chunk alone shows them;
  * the caller owns it.  Returns the bytes of its binned blocks. */
@@ -679,11 +741,12 @@ static size_t check_chunk(chunk *c)
         REQUIRE(!(free && prev_free) || stride <= QUICK_MAX || prev_stride <= QUICK_MAX,
                 "two large free neighbours", b);
         if (free && b != h->hole) {
-            links *l = links_of(b);
+            block *next = follow(b, next_of(b)), *prev;
             REQUIRE(h->bins[bin_of(stride)] == b ||
-                        (links_of(l->prev)->next == b && bin_of(stride_of(l->prev->info)) == bin_of(stride)),
+                        ((prev = follow(b, prev_of(b))) && next_of(prev) == b &&
+                         bin_of(stride_of(prev->info)) == bin_of(stride)),
                     "binned block on the bin of its class", b);
-            REQUIRE(!l->next || links_of(l->next)->prev == b, "bin links", b);
+            REQUIRE(!next || prev_of(next) == b, "bin links", b);
         }
         if (free)
             binned += stride;
@@ -721,7 +784,7 @@ static void check_heap(heap *h)
     for (unsigned i = MEDIUM_PROBE + 1; i < NBINS; i++) {
         bool bit = (h->nonempty[i / 64] >> (i % 64)) & 1;
         REQUIRE(bit == (h->bins[i] != NULL), "bin bitmap", h->bins[i]);
-        for (block *b = h->bins[i]; b; b = links_of(b)->next) {
+        for (block *b = h->bins[i]; b; b = follow(b, next_of(b))) {
             uint32_t info = load_relaxed(&b->info);
             REQUIRE(info & B_BINNED && !(info & B_INUSE) && bin_of(stride_of(info)) == i,
                     "binned block's class", b);
@@ -949,6 +1012,112 @@ static void note_break(void)
     store_relaxed(&fast_lo, (uintptr_t)g.brk_start + GRANULE);
     if (g.brk_end > g.brk_start)
         store_relaxed(&fast_granules, (uintptr_t)(g.brk_end - g.brk_start - GRANULE) / GRANULE);
+}
+
+/* p could be a block of a chunk mapped outside the break (when the break
+ * cannot grow): its header is Bimp's memory. */
+static inline bool in_mapped_chunk(const void *p)
+{
+    return ((uintptr_t)p & (GRANULE - 1)) == 0 && unit_kind((uintptr_t)p - HEADER) == U_CHUNK;
+}
+
+/* ======================================================================== */
+/* Core: metadata is checked before it is followed                          */
+/* ======================================================================== */
+
+/* What a program can overwrite (the headers next to its blocks, the links
+ * inside the blocks it freed) is checked where Bimp follows it, against
+ * what the rest of the heap says (boundary tags are double bookkeeping);
+ * what fails a check stops the program (corrupt), before any pointer read
+ * from it is followed. */
+
+/* b lies in one of Bimp's chunks, its payload aligned: safe to read. */
+static inline bool in_chunks(block *b)
+{
+    return in_break(payload_of(b)) || in_mapped_chunk(payload_of(b));
+}
+
+/* `to`, read from a bin link of `from`: NULL or a block in Bimp's chunks. */
+static inline block *follow(block *from, block *to)
+{
+    if (to && UNLIKELY(!in_chunks(to)))
+        corrupt(from, OVERWRITTEN_LINK, NULL);
+    return to;
+}
+
+/* b, on bin i, is a free block of that bin: its stride. */
+static inline size_t binned_stride(block *b, unsigned i, const char *function)
+{
+    uint32_t info = load_relaxed(&b->info);
+    size_t stride = stride_of(info);
+    if (UNLIKELY(info != info_make(stride, B_BINNED) || bin_of(stride) != i || stride < MIN_STRIDE))
+        corrupt(b, OVERWRITTEN_FREE, function);
+    return stride;
+}
+
+/* The block before b of c, which b's prev says is free: it lies in c and
+ * is a free block of exactly the back distance. */
+static inline block *free_before(chunk *c, block *b)
+{
+    size_t back = b->prev & ~PREV_FREE;
+    block *p = (block *)((char *)b - back);
+    if (UNLIKELY(back < MIN_STRIDE || back % GRANULE || back > (size_t)((char *)b - first_of(c)) ||
+                 load_relaxed(&p->info) != info_make(back, B_BINNED)))
+        corrupt(b, OVERWRITTEN_HEADER, NULL);
+    return p;
+}
+
+/* The stride of b, a block of c below its cursor that follows a free one,
+ * if b is free too, else 0: a free b lies below the cursor, and the block
+ * after it points back at it. */
+static inline size_t free_stride(chunk *c, block *b)
+{
+    uint32_t info = load_relaxed(&b->info);
+    if (info & B_INUSE)
+        return 0;
+    size_t stride = stride_of(info);
+    if (UNLIKELY(info != info_make(stride, B_BINNED) || stride < MIN_STRIDE ||
+                 stride > (size_t)(c->cursor - (char *)b) ||
+                 (after(b, stride)->prev & ~PREV_FREE) != stride))
+        corrupt(b, OVERWRITTEN_FREE, NULL);
+    return stride;
+}
+
+/* Block b of c, in use and not the top, really is a block: the next block
+ * points back at it. */
+static inline bool linked(chunk *c, block *b, uint32_t info)
+{
+    size_t stride = stride_of(info);
+    block *next = after(b, stride);
+    return (char *)next < c->cursor && (next->prev & ~PREV_FREE) == stride && stride >= MIN_STRIDE;
+}
+
+/* b of c, owned by the caller, failed linked(): if a walk of c from its
+ * first block lands on b, b's header was overwritten (or one before it
+ * was); if the walk steps over b, b was never a block. */
+static COLD _Noreturn void not_a_block(chunk *c, block *b, const char *function)
+{
+    char *at = first_of(c);
+    while (at < (char *)b && at < c->cursor) {
+        size_t stride = stride_of(load_relaxed(&((block *)at)->info));
+        if (stride < MIN_STRIDE || stride % GRANULE || stride > (size_t)(c->cursor - at) ||
+            (((block *)(at + stride))->prev & ~PREV_FREE) != stride)
+            corrupt(at, OVERWRITTEN_HEADER, function);
+        at += stride;
+    }
+    if (at == (char *)b)
+        corrupt(b, OVERWRITTEN_HEADER, function);
+    fatal("invalid pointer", payload_of(b), function);
+}
+
+/* b, reached through a remote free's link, is a block of h freed by
+ * another thread and not yet applied. */
+static inline block *remote_block(heap *h, block *b)
+{
+    if (UNLIKELY(!in_chunks(b) || load_relaxed(&chunk_of(b)->owner) != h ||
+                 (load_relaxed(&b->info) & (B_INUSE | B_REMOTE | B_HUGE)) != (B_INUSE | B_REMOTE)))
+        corrupt(b, OVERWRITTEN_LINK, "free");
+    return b;
 }
 
 /* ======================================================================== */
@@ -1185,10 +1354,10 @@ static void bin_block(heap *h, block *b, size_t stride)
 {
     unsigned i = bin_of(stride);
     store_relaxed(&b->info, info_make(stride, B_BINNED));
-    links *l = links_of(b);
-    l->next = h->bins[i];
-    if (l->next)
-        links_of(l->next)->prev = b;
+    block *head = h->bins[i];
+    set_link(&links_of(b)->next, head);
+    if (head)
+        set_link(&links_of(head)->prev, b);
     h->bins[i] = b;
     h->nonempty[i / 64] |= (uint64_t)1 << (i % 64);
     if (i >= SMALL_BINS)
@@ -1212,22 +1381,28 @@ static void unbin(heap *h, block *b)
         take_hole(h, stride);
         return;
     }
-    links *l = links_of(b);
     unsigned i = bin_of(stride);
     if (i < SMALL_BINS)
         h->on_bin[i]--;
+    /* Safe unlinking: each neighbour on the bin points back at b. */
+    block *next = follow(b, next_of(b)), *prev = NULL;
+    if (next && UNLIKELY(prev_of(next) != b))
+        corrupt(b, OVERWRITTEN_LINK, NULL);
     if (h->bins[i] != b) {
-        links_of(l->prev)->next = l->next;
+        prev = follow(b, prev_of(b));
+        if (UNLIKELY(!prev || next_of(prev) != b))
+            corrupt(b, OVERWRITTEN_LINK, NULL);
+        set_link(&links_of(prev)->next, next);
     } else {
-        h->bins[i] = l->next;
-        if (!l->next) {
+        h->bins[i] = next;
+        if (!next) {
             h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
             if (i >= SMALL_BINS && next_bin(h, SMALL_BINS) == NBINS)
                 h->bins[MEDIUM_PROBE] = NULL;
         }
     }
-    if (l->next)
-        links_of(l->next)->prev = l->prev;
+    if (next)
+        set_link(&links_of(next)->prev, prev);
     count(h->binned, -stride);
 }
 
@@ -1304,8 +1479,8 @@ static void *take_binned(heap *h, size_t stride)
     unsigned i = bin_of(stride);
     if (stride > SMALL_MAX) { /* the class's own bin may hold smaller blocks */
         int tries = 0;
-        for (block *b = h->bins[i]; b && tries < 8; b = links_of(b)->next, tries++) {
-            size_t have = stride_of(load_relaxed(&b->info));
+        for (block *b = h->bins[i]; b && tries < 8; b = follow(b, next_of(b)), tries++) {
+            size_t have = binned_stride(b, i, "malloc");
             if (have >= stride) {
                 unbin(h, b);
                 return carve(h, b, have, stride, false);
@@ -1322,7 +1497,7 @@ static void *take_binned(heap *h, size_t stride)
     if (i == NBINS)
         return NULL;
     block *b = h->bins[i];
-    size_t have = stride_of(load_relaxed(&b->info));
+    size_t have = binned_stride(b, i, "malloc");
     unbin(h, b);
     bool hole = have - stride >= HOLE_MIN;
     if (hole)
@@ -1334,7 +1509,9 @@ static void *take_binned(heap *h, size_t stride)
 static inline void *take_exact(heap *h, block *b, size_t stride)
 {
     unsigned i = (unsigned)(stride / GRANULE);
-    block *next = links_of(b)->next;
+    if (UNLIKELY(load_relaxed(&b->info) != info_make(stride, B_BINNED)))
+        corrupt(b, OVERWRITTEN_FREE, "malloc");
+    block *next = follow(b, next_of(b));
     h->bins[i] = next; /* next's prev link is stale now, and unused while it heads the bin */
     h->on_bin[i]--;
     if (!next)
@@ -1423,7 +1600,7 @@ static NOINLINE void pop_free(heap *h, chunk *c, block *p)
         c->cursor = (char *)p;
         if (!(p->prev & PREV_FREE))
             break;
-        p = before(p);
+        p = free_before(c, p);
     }
     popped(h, c);
 }
@@ -1432,10 +1609,12 @@ static NOINLINE void pop_free(heap *h, chunk *c, block *p)
  * Every call here is a tail call, so the fast path saves no registers. */
 static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
 {
+    if (UNLIKELY(((block *)c->cursor)->prev != stride_of(info))) /* invariant 8 */
+        corrupt(b, OVERWRITTEN_TOP, NULL);
     store_relaxed(&b->info, info & ~(uint32_t)(B_INUSE | B_REMOTE));
     c->cursor = (char *)b;
     if (UNLIKELY(b->prev & PREV_FREE)) {
-        pop_free(h, c, before(b));
+        pop_free(h, c, free_before(c, b));
         return;
     }
     popped(h, c);
@@ -1446,22 +1625,23 @@ static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
  * walks to next, is moved past any neighbour merged away. */
 static void merge_free(heap *h, block *b, size_t stride, block **keep)
 {
+    chunk *c = chunk_of(b);
     store_relaxed(&b->info, info_make(stride, B_BINNED)); /* stays so if merged into p */
     while (b->prev & PREV_FREE) {
-        block *p = before(b);
+        block *p = free_before(c, b);
         if (p == *keep)
-            *keep = links_of(p)->next;
+            *keep = next_of(p);
         unbin(h, p);
         stride += stride_of(load_relaxed(&p->info));
         b = p;
     }
     block *next = after(b, stride);
-    uint32_t info;
-    while (!((info = load_relaxed(&next->info)) & B_INUSE)) {
+    size_t more;
+    while ((more = free_stride(c, next))) {
         if (next == *keep)
-            *keep = links_of(next)->next;
+            *keep = next_of(next);
         unbin(h, next);
-        stride += stride_of(info);
+        stride += more;
         next = after(b, stride);
     }
     next->prev = (uint32_t)stride | PREV_FREE;
@@ -1495,7 +1675,8 @@ static void consolidate(heap *h)
     for (unsigned i = MIN_STRIDE / GRANULE; i < SMALL_BINS; i++) {
         block *b = h->bins[i], *next;
         for (; b; b = next) {
-            next = links_of(b)->next;
+            binned_stride(b, i, NULL);
+            next = follow(b, next_of(b));
             if (!(b->prev & PREV_FREE) && (load_relaxed(&after(b, i * GRANULE)->info) & B_INUSE))
                 continue;
             unbin(h, b);
@@ -1550,10 +1731,12 @@ static NOINLINE void settle(heap *h, chunk *c)
 
 /* Free block b of chunk c, owned by h (the caller is h's owner or holds
  * the lock of the orphaned h). */
-static inline void free_local(heap *h, chunk *c, block *b, uint32_t info)
+static inline void free_local(heap *h, chunk *c, block *b, uint32_t info, const char *function)
 {
     size_t stride = stride_of(info);
     if (!is_top(c, b, stride)) {
+        if (UNLIKELY(!linked(c, b, info)))
+            not_a_block(c, b, function);
         free_below(h, b, stride);
         if (DEBUG_CHECKS)
             check_chunk(c);
@@ -1574,8 +1757,8 @@ static void drain(heap *h)
     h->inbox = NULL;
 #endif
     while (b) {
-        block *next = *(block **)payload_of(b); /* the links of free_remote's batches */
-        free_local(h, chunk_of(b), b, load_relaxed(&b->info));
+        block *next = *link_of(b); /* the links of free_remote's batches */
+        free_local(h, chunk_of(b), remote_block(h, b), load_relaxed(&b->info), "free");
         b = next;
     }
 }
@@ -2041,6 +2224,7 @@ static void every_lock(void (*act)(lock_t *))
         act(&h->lock);
     act(&g.lock);
     act(&huge_cache.lock);
+    act(&unit_map_lock);
 }
 
 static void lock_for_fork(lock_t *l)
@@ -2113,6 +2297,7 @@ static void initialise(void)
     if (!g.initialised) {
         g.initialised = true;
         os_page_size();
+        link_secret = (uintptr_t)os_random(); /* before any block is binned */
 #ifdef BIMP_SINGLE_THREADED
         register_heap(&the_heap);
 #else
@@ -2182,11 +2367,6 @@ static heap *usable_heap(void)
  * thread that stops freeing holds back at most this many blocks. */
 #define REMOTE_BATCH 32
 
-static inline block **link_of(block *b)
-{
-    return (block **)payload_of(b);
-}
-
 /* Blocks first..last, linked through their payloads and marked REMOTE, go to
  * owner: applied at once if it is orphaned, else put in its inbox. */
 static void send_remote(heap *owner, block *first, block *last)
@@ -2197,7 +2377,7 @@ static void send_remote(heap *owner, block *first, block *last)
             drain(owner);
             for (block *b = first, *next; b; b = next) {
                 next = b == last ? NULL : *link_of(b);
-                free_local(owner, chunk_of(b), b, load_relaxed(&b->info));
+                free_local(owner, chunk_of(b), remote_block(owner, b), load_relaxed(&b->info), "free");
             }
             unlock(&owner->lock);
             return;
@@ -2323,14 +2503,6 @@ static ALWAYS_INLINE void *alloc(size_t n)
     return from_hole(h, n, stride);
 }
 
-/* Block b, not the top of its chunk, really is a block: the next block
- * points back at it. */
-static inline bool linked(chunk *c, block *b, uint32_t info)
-{
-    block *next = after(b, stride_of(info));
-    return (char *)next < c->cursor && (next->prev & ~PREV_FREE) == stride_of(info);
-}
-
 typedef enum { LIVE, FREED, INVALID } verdict;
 
 static verdict examine_huge(block *b)
@@ -2387,8 +2559,13 @@ static block *checked(void *p, const char *freed_what, const char *function)
     verdict v = examine(p);
     if (v == FREED)
         fatal(freed_what, p, function);
-    if (v == INVALID)
+    if (v == INVALID) {
+        block *b = header_of(p);
+        chunk *c = chunk_of(b);
+        if (in_chunks(b) && load_relaxed(&c->owner) == my_heap() && (char *)b < c->cursor)
+            not_a_block(c, b, function); /* a block of ours whose header was overwritten? */
         fatal("invalid pointer", p, function);
+    }
     return header_of(p);
 }
 
@@ -2404,17 +2581,10 @@ static COLD void release_checked(void *p, const char *function)
     if (info & B_HUGE)
         huge_free(b, function);
     else if (load_relaxed(&c->owner) == h)
-        free_local(h, c, b, info);
+        free_local(h, c, b, info, function);
     else
         free_remote(c, b, function);
     errno = saved;
-}
-
-/* p could be a block of a chunk mapped outside the break (when the break
- * cannot grow): its header is Bimp's memory. */
-static inline bool in_mapped_chunk(const void *p)
-{
-    return ((uintptr_t)p & (GRANULE - 1)) == 0 && unit_kind((uintptr_t)p - HEADER) == U_CHUNK;
 }
 
 /* free of p, whose header is in one of Bimp's chunks. */
@@ -2428,13 +2598,10 @@ static ALWAYS_INLINE void release_in_chunk(void *p, const char *function)
     }
     chunk *c = chunk_of(b);
     heap *h = my_heap();
-    if (LIKELY(load_relaxed(&c->owner) == h)) {
-        if (UNLIKELY(!is_top(c, b, stride_of(info)) && !linked(c, b, info)))
-            fatal("invalid pointer", p, function);
-        free_local(h, c, b, info);
-    } else {
+    if (LIKELY(load_relaxed(&c->owner) == h))
+        free_local(h, c, b, info, function);
+    else
         free_remote(c, b, function);
-    }
 }
 
 /* free of p outside the break: NULL, a chunk mapped elsewhere, a huge
@@ -2594,6 +2761,11 @@ static void *alloc_zeroed(size_t n)
         clean = c == cur ? cur_end : c->end_then;
     if (clean > (char *)p)
         memset(p, 0, (size_t)(clean - (char *)p) < n ? (size_t)(clean - (char *)p) : n);
+    /* An overflow from the old top runs up from the cursor: if it reached
+     * the part left unzeroed, its first word is not zero any more. */
+    char *unzeroed = clean > (char *)p ? clean : (char *)p;
+    if (unzeroed + sizeof(uint64_t) <= (char *)p + n && *(uint64_t *)unzeroed != 0)
+        corrupt(b, OVERWRITTEN_TOP, "calloc");
     return p;
 }
 
@@ -2781,7 +2953,7 @@ static bool purge_free_runs(heap *h)
     size_t page = os_page_size();
     drop_hole(h);
     for (unsigned i = bin_of(2 * page); i < NBINS; i++)
-        for (block *b = h->bins[i]; b; b = links_of(b)->next) {
+        for (block *b = h->bins[i]; b; b = next_of(b)) {
             uintptr_t from = align_up((uintptr_t)(links_of(b) + 1), page);
             uintptr_t to = ((uintptr_t)b + stride_of(load_relaxed(&b->info))) & ~(page - 1);
             if (to > from) {

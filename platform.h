@@ -53,6 +53,10 @@ void os_lock_release(os_lock *l);
 /* A monotonic clock in milliseconds, cheap enough for the core's rare paths. */
 uint64_t os_now_ms(void);
 
+/* A word of randomness from the OS, without allocating (for the bin links'
+ * secret); called once. */
+uint64_t os_random(void);
+
 /* Let another thread run. */
 void os_yield(void);
 

@@ -113,6 +113,20 @@ void os_lock_release(os_lock *l)
         syscall(SYS_futex, &l->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/* The kernel's 16 random bytes for this process (AT_RANDOM), mixed with
+ * the clock in case a loader did not provide them. */
+uint64_t os_random(void)
+{
+    const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+    uint64_t v = 0, w = 0;
+    if (r) {
+        memcpy(&v, r, sizeof v);
+        memcpy(&w, r + sizeof v, sizeof w);
+    }
+    v ^= w;
+    return v ^ os_now_ms() * 0x9e3779b97f4a7c15u ^ (uint64_t)(uintptr_t)&v;
+}
+
 const char *os_environ(size_t i, int *ready)
 {
     return environ_entry(environ, getauxval(AT_SECURE) != 0, i, ready);

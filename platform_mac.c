@@ -113,6 +113,14 @@ void os_lock_release(os_lock *l)
     os_unfair_lock_unlock((os_unfair_lock *)&l->word);
 }
 
+/* arc4random_buf (stdlib.h) reads the kernel's entropy without allocating. */
+uint64_t os_random(void)
+{
+    uint64_t v;
+    arc4random_buf(&v, sizeof v);
+    return v;
+}
+
 const char *os_environ(size_t i, int *ready)
 {
     return environ_entry(*_NSGetEnviron(), issetugid() != 0, i, ready);
