@@ -328,25 +328,19 @@ static inline links *links_of(block *b)
     return (links *)payload_of(b);
 }
 
-/* Bin links are stored as the pointer xor a per-process secret xor the
- * link's own address (shifted, as glibc's safe-linking does): what a use
- * after free writes over a link decodes to garbage.  The secret is set once,
- * before the first block is binned. */
+/* Bin links are stored as the pointer xor a per-process secret: what a use
+ * after free writes over a link decodes to garbage, which follow() refuses.
+ * The secret is set once, before the first block is binned. */
 static uintptr_t link_secret;
-
-static inline uintptr_t link_key(const uintptr_t *field)
-{
-    return link_secret ^ ((uintptr_t)field >> 12);
-}
 
 static inline block *get_link(const uintptr_t *field)
 {
-    return (block *)(*field ^ link_key(field));
+    return (block *)(*field ^ link_secret);
 }
 
 static inline void set_link(uintptr_t *field, block *to)
 {
-    *field = (uintptr_t)to ^ link_key(field);
+    *field = (uintptr_t)to ^ link_secret;
 }
 
 static inline block *next_of(block *b)
@@ -1506,7 +1500,7 @@ static void *take_binned(heap *h, size_t stride)
 }
 
 /* The fast path's exact fit: the head of a small bin. */
-static inline void *take_exact(heap *h, block *b, size_t stride)
+static ALWAYS_INLINE void *take_exact(heap *h, block *b, size_t stride)
 {
     unsigned i = (unsigned)(stride / GRANULE);
     if (UNLIKELY(load_relaxed(&b->info) != info_make(stride, B_BINNED)))
@@ -1731,7 +1725,7 @@ static NOINLINE void settle(heap *h, chunk *c)
 
 /* Free block b of chunk c, owned by h (the caller is h's owner or holds
  * the lock of the orphaned h). */
-static inline void free_local(heap *h, chunk *c, block *b, uint32_t info, const char *function)
+static ALWAYS_INLINE void free_local(heap *h, chunk *c, block *b, uint32_t info, const char *function)
 {
     size_t stride = stride_of(info);
     if (!is_top(c, b, stride)) {
