@@ -31,6 +31,9 @@ all: $(LIB)
 
 $(LIB): $(SOURCES) $(HEADERS) Makefile
 	$(CC) $(BIMP_CFLAGS) $(CFLAGS) $(LIBFLAGS) -o $@ $(SOURCES) -pthread
+ifneq ($(UNAME),Darwin)
+	ln -sf $(LIB) $(LIB).$(VERSION_MAJOR) # the soname: programs linked with -L. -lbimp find it
+endif
 
 # Variant builds used by the tests: build/<name>/libbimp.so
 VARIANTS := debug debug32 debug64 align32 align64 seterrno single prefix
@@ -59,7 +62,7 @@ bench: all
 	bench/run
 
 clean:
-	rm -rf $(LIB) build tests/build bench/build
+	rm -rf $(LIB) $(LIB).$(VERSION_MAJOR) build tests/build bench/build
 
 # make install / uninstall (PREFIX, DESTDIR): see install.mk
 -include install.mk

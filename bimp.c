@@ -97,6 +97,7 @@
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define CACHE_ALIGNED _Alignas(64)
+#define CONSTRUCTOR __attribute__((constructor))
 #define DESTRUCTOR __attribute__((destructor))
 #define TLS_INITIAL_EXEC __thread __attribute__((tls_model("initial-exec")))
 
@@ -914,6 +915,9 @@ static void print_options(void)
 #endif
 #ifdef BIMP_DEBUG
     put_str(&t, ", debug checks");
+#endif
+#ifdef BIMP_PREFIX
+    put_str(&t, "; prefixed build: bimp_malloc and the rest, malloc itself is not replaced");
 #endif
     put_line(&t);
     for (size_t k = 0; k < OPTION_COUNT; k++) {
@@ -2934,6 +2938,15 @@ static void print_stats(int fd)
 }
 
 /* BIMP_SHOW_STATS: the statistics when the program ends. */
+/* Options are read, and BIMP_VERBOSE's banner printed, when the library is
+ * loaded, also in a program that never allocates; an allocation that comes
+ * earlier (another library's constructor) reads them first. */
+static CONSTRUCTOR void options_at_load(void)
+{
+    if (!load_relaxed(&g.options_read))
+        take_options();
+}
+
 static DESTRUCTOR void show_stats_at_exit(void)
 {
     if (opt_show_stats)
@@ -3195,10 +3208,8 @@ EXPORT void API(malloc_stats)(void)
 /* glibc's XML shape, Bimp's numbers. */
 EXPORT int API(malloc_info)(int options, FILE *fp)
 {
-    if (options != 0) {
-        errno = EINVAL;
-        return -1;
-    }
+    if (options != 0)
+        return EINVAL; /* as glibc: the error is the result, errno stays */
     struct bimp_stats st;
     gather(&st, false);
     text t = { .len = 0 };

@@ -3,6 +3,8 @@
  * `pkg-config --cflags --libs bimp` (shared) or with libbimp.a (static).
  *
  *   installed shared LIBDIR   malloc must come from LIBDIR/libbimp.so.*
+ *   installed buildtree DIR   the same, for a program linked against the
+ *                             build tree (-L DIR -lbimp -Wl,-rpath,DIR)
  *   installed static          malloc must come from the program itself
  *
  * Either way bimp_stats (called directly, no dlsym) must count the
@@ -34,7 +36,7 @@ int main(int argc, char **argv)
     void *sym = dlsym(RTLD_DEFAULT, "malloc");
     CHECK(sym && dladdr(sym, &info) && info.dli_fname);
     if (!failure) {
-        if (strcmp(mode, "shared") == 0) {
+        if (strcmp(mode, "shared") == 0 || strcmp(mode, "buildtree") == 0) {
             char want[4096];
             snprintf(want, sizeof want, "%s/libbimp.so.%d", libdir, BIMP_VERSION_MAJOR);
             CHECK(strcmp(info.dli_fname, want) == 0);

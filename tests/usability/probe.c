@@ -10,6 +10,7 @@
  *   probe open FILE   opens FILE, prints `fd N` (3 unless something left a
  *                     descriptor open), writes `data` into it and exits
  *                     with it open
+ *   probe none        nothing at all: no allocation, no output
  *   probe id          `uid=U euid=E gid=G egid=G secure=S bimp=B env=V`:
  *                     who runs it, AT_SECURE, whether malloc is Bimp's, and
  *                     BIMP_VERBOSE as the program sees it
@@ -73,6 +74,8 @@ int main(int argc, char **argv)
         print_stats(fd);
         close(fd);
         puts("done");
+    } else if (strcmp(mode, "none") == 0) {
+        return 0;
     } else if (strcmp(mode, "open") == 0 && argc > 2) {
         sink = malloc(100);
         int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -89,7 +92,7 @@ int main(int argc, char **argv)
                bimp_is_loaded(), v ? v : "unset");
         free(sink);
     } else {
-        puts("error: usage: probe huge|lifo N|fifo N|print FILE|open FILE|id");
+        puts("error: usage: probe huge|lifo N|fifo N|print FILE|open FILE|none|id");
         return 1;
     }
     return 0;

@@ -79,6 +79,12 @@ relay() {
 
 # --- Options ----------------------------------------------------------------
 
+# The banner comes when the library is loaded, also for a program that
+# never allocates (the README's way to check that Bimp is loaded).
+run BIMP_VERBOSE=1 "$BIN/probe" none
+[ $rc -eq 0 ] && grep -q "^bimp $VERSION: loaded" <<<"$err" && pass banner-without-allocation ||
+    fail banner-without-allocation "exit status $rc, stderr '$(firstline "$err")'"
+
 # BIMP_VERBOSE=1: the banner, then every option of the table with its value.
 run BIMP_VERBOSE=1 "$BIN/probe" huge
 why=""
@@ -304,6 +310,18 @@ elif [ -z "$why" ] && [ "$(cut -c 1-40 <<<"$printed" | sed '$d')" != "$(cut -c 1
     why="labels differ from BIMP_SHOW_STATS's: $(diff <(cut -c 1-40 <<<"$printed") <(cut -c 1-40 <<<"$err") | grep -m1 '^[<>]')"
 fi
 [ -z "$why" ] && pass print-stats-to-file || fail print-stats-to-file "$why"
+
+# --- Linking against the build tree -------------------------------------------
+
+# `cc prog.c -L. -lbimp -Wl,-rpath,$PWD` gives a program that starts: the
+# build tree has the soname link (libbimp.so.MAJOR) too.
+if out=$($CC -std=gnu11 -Wall -Wextra -Werror -I"$ROOT" -o "$TMP/buildtree" "$HERE/installed.c" \
+    -L"$ROOT" -lbimp -Wl,-rpath,"$ROOT" -ldl 2>&1); then
+    out=$(timeout 20 "$TMP/buildtree" buildtree "$ROOT" 2>&1)
+    relay install-buildtree-program "$out" $?
+else
+    fail install-buildtree-program "cannot build against the build tree: $(firstline "$out")"
+fi
 
 # --- glibc's statistics interfaces --------------------------------------------
 
