@@ -819,23 +819,39 @@ static size_t purge_delay_ms = 1000;
 static size_t huge_cache_max = (size_t)128 << 20;
 static size_t huge_delay_ms = 1000;
 
+/* BIMP_STATS_FILE: where BIMP_SHOW_STATS writes, %p standing for the pid;
+ * empty for standard error. */
+static char stats_file[256];
+
+/* BIMP_SHOW_STATS's values: 0 off, 1 the text report, 2 JSON. */
+enum { STATS_OFF, STATS_TEXT, STATS_JSON };
+static const char *const show_stats_words[] = { "0", "text", "json", NULL };
+
 static const struct option {
     const char *name;
-    size_t *value;
+    size_t *value;       /* a number (parse_size), at most max ... */
     size_t max;
     const char *meaning;
-    bool *set; /* if not NULL: becomes true when the variable sets the option */
+    bool *set;           /* if not NULL: becomes true when the variable sets the option */
+    const char *const *words; /* ... or, if not NULL, words[v] also means v */
+    char *text;          /* a string option instead: copied here (sizeof stats_file) */
 } options[] = {
-    { "BIMP_VERBOSE", &opt_verbose, 1, "print version, build and options at start-up", NULL },
-    { "BIMP_SHOW_STATS", &opt_show_stats, 1, "print statistics at exit", NULL },
-    { "BIMP_MMAP_THRESHOLD", &huge_threshold, HUGE_THRESHOLD_MAX,
-      "bytes above which a request gets a mapping of its own", NULL },
-    { "BIMP_TRIM_THRESHOLD", &pool_keep_bytes, (size_t)1 << 40,
-      "bytes of free chunks kept with their pages", &pool_keep_set },
-    { "BIMP_PURGE_DELAY", &purge_delay_ms, 3600000, "milliseconds a free chunk keeps its pages", NULL },
-    { "BIMP_HUGE_CACHE", &huge_cache_max, (size_t)1 << 40,
-      "bytes of freed huge blocks kept for reuse", NULL },
-    { "BIMP_HUGE_DELAY", &huge_delay_ms, 3600000, "milliseconds a freed huge block is kept", NULL },
+    { .name = "BIMP_VERBOSE", .value = &opt_verbose, .max = 1,
+      .meaning = "print version, build and options at start-up" },
+    { .name = "BIMP_SHOW_STATS", .value = &opt_show_stats, .max = STATS_JSON,
+      .meaning = "statistics at exit: 1 or text, 2 or json", .words = show_stats_words },
+    { .name = "BIMP_STATS_FILE", .text = stats_file,
+      .meaning = "file for them, %p the pid (default: stderr)" },
+    { .name = "BIMP_MMAP_THRESHOLD", .value = &huge_threshold, .max = HUGE_THRESHOLD_MAX,
+      .meaning = "bytes above which a request gets a mapping of its own" },
+    { .name = "BIMP_TRIM_THRESHOLD", .value = &pool_keep_bytes, .max = (size_t)1 << 40,
+      .meaning = "bytes of free chunks kept with their pages", .set = &pool_keep_set },
+    { .name = "BIMP_PURGE_DELAY", .value = &purge_delay_ms, .max = 3600000,
+      .meaning = "milliseconds a free chunk keeps its pages" },
+    { .name = "BIMP_HUGE_CACHE", .value = &huge_cache_max, .max = (size_t)1 << 40,
+      .meaning = "bytes of freed huge blocks kept for reuse" },
+    { .name = "BIMP_HUGE_DELAY", .value = &huge_delay_ms, .max = 3600000,
+      .meaning = "milliseconds a freed huge block is kept" },
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -886,10 +902,18 @@ static void read_options(void)
             if (strncmp(entry, options[k].name, len) == 0 && entry[len] == '=')
                 o = &options[k];
         }
-        size_t value;
+        const char *v = o ? entry + strlen(o->name) + 1 : NULL;
+        size_t value = SIZE_MAX;
+        for (size_t w = 0; o && o->words && o->words[w]; w++)
+            if (strcmp(v, o->words[w]) == 0)
+                value = w;
         if (!o)
             warn_option(entry, ": not an option of Bimp");
-        else if (!parse_size(entry + strlen(o->name) + 1, &value) || value > o->max)
+        else if (o->text && strlen(v) >= sizeof stats_file)
+            warn_option(entry, ": too long, default kept");
+        else if (o->text)
+            memcpy(o->text, v, strlen(v) + 1);
+        else if ((value == SIZE_MAX && !parse_size(v, &value)) || value > o->max)
             warn_option(entry, ": not a number in range, default kept");
         else {
             *o->value = value;
@@ -925,7 +949,10 @@ static void print_options(void)
         put_str(&t, options[k].name);
         put_column(&t, 28);
         put_str(&t, "= ");
-        put_uint(&t, *options[k].value, 10, 0);
+        if (options[k].text)
+            put_str(&t, options[k].text[0] ? options[k].text : "(unset)");
+        else
+            put_uint(&t, *options[k].value, 10, 0);
         put_str(&t, " ");
         put_column(&t, 42);
         put_str(&t, options[k].meaning);
@@ -2894,7 +2921,11 @@ static void print_stats(int fd)
     gather(&st, true);
     text t = { .len = 0 };
     char remark[96];
-    put_str(&t, "bimp " BIMP_VERSION ": statistics");
+    put_str(&t, "bimp " BIMP_VERSION ": statistics of pid ");
+    put_uint(&t, (unsigned long long)os_pid(), 10, 0);
+    put_str(&t, " (");
+    put_str(&t, os_program_name());
+    put_str(&t, ")");
     put_line_to(&t, fd);
     stat_line(&t, fd, "allocations", st.allocations, SIZE_MAX, NULL);
     stat_line(&t, fd, "  pushed on a top", st.bumped, SIZE_MAX, NULL);
@@ -2937,7 +2968,118 @@ static void print_stats(int fd)
     put_line_to(&t, fd);
 }
 
-/* BIMP_SHOW_STATS: the statistics when the program ends. */
+/* The fields of struct bimp_stats, for the JSON report. */
+#define STAT_FIELD(f) { #f, offsetof(struct bimp_stats, f) }
+static const struct {
+    const char *name;
+    size_t offset;
+} stat_fields[] = {
+    STAT_FIELD(allocations), STAT_FIELD(bumped), STAT_FIELD(reused_exact), STAT_FIELD(reused_split),
+    STAT_FIELD(huge_allocations), STAT_FIELD(huge_reused), STAT_FIELD(frees), STAT_FIELD(top_pops),
+    STAT_FIELD(popped_bytes), STAT_FIELD(swept_blocks), STAT_FIELD(frees_below_top),
+    STAT_FIELD(below_top_bytes), STAT_FIELD(remote_frees), STAT_FIELD(remote_bytes),
+    STAT_FIELD(huge_frees), STAT_FIELD(huge_freed_bytes), STAT_FIELD(chunk_resets),
+    STAT_FIELD(in_use_bytes), STAT_FIELD(binned_bytes), STAT_FIELD(chunk_bytes),
+    STAT_FIELD(peak_chunk_bytes), STAT_FIELD(free_chunks), STAT_FIELD(huge_bytes),
+    STAT_FIELD(peak_huge_bytes), STAT_FIELD(brk_grows), STAT_FIELD(brk_shrinks), STAT_FIELD(maps),
+    STAT_FIELD(unmaps), STAT_FIELD(purges), STAT_FIELD(heaps_made), STAT_FIELD(heaps_adopted),
+};
+_Static_assert(sizeof stat_fields / sizeof stat_fields[0] == sizeof(struct bimp_stats) / sizeof(size_t),
+               "every field of struct bimp_stats is in stat_fields");
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void put_json_str(text *t, const char *s)
+{
+    put_str(t, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char two[3] = { '\\', (char)c, 0 };
+            put_str(t, two);
+        } else if (c < 0x20) {
+            put_str(t, "\\u00");
+            put_uint(t, c >> 4, 16, 0);
+            put_uint(t, c & 15, 16, 0);
+        } else {
+            char one[2] = { (char)c, 0 };
+            put_str(t, one);
+        }
+    }
+    put_str(t, "\"");
+}
+
+/* One JSON object on one line: the version, pid, program, the options in
+ * force, and every field of struct bimp_stats. */
+static void print_stats_json(int fd)
+{
+    struct bimp_stats st;
+    gather(&st, true);
+    text t = { .len = 0 };
+    put_str(&t, "{\"bimp\": \"" BIMP_VERSION "\", \"pid\": ");
+    put_uint(&t, (unsigned long long)os_pid(), 10, 0);
+    put_str(&t, ", \"program\": ");
+    put_json_str(&t, os_program_name());
+    put_str(&t, ", \"options\": {");
+    for (size_t k = 0; k < OPTION_COUNT; k++) {
+        put_str(&t, k ? ", \"" : "\"");
+        put_str(&t, options[k].name);
+        put_str(&t, "\": ");
+        if (options[k].text)
+            put_json_str(&t, options[k].text);
+        else
+            put_uint(&t, *options[k].value, 10, 0);
+    }
+    os_write(fd, t.buf, t.len); /* the line is longer than the buffer: written in parts */
+    t.len = 0;
+    put_str(&t, "}, \"stats\": {");
+    for (size_t k = 0; k < sizeof stat_fields / sizeof stat_fields[0]; k++) {
+        if (t.len > sizeof t.buf - 64) {
+            os_write(fd, t.buf, t.len);
+            t.len = 0;
+        }
+        put_str(&t, k ? ", \"" : "\"");
+        put_str(&t, stat_fields[k].name);
+        put_str(&t, "\": ");
+        put_uint(&t, *(const size_t *)((const char *)&st + stat_fields[k].offset), 10, 0);
+    }
+    put_str(&t, "}}");
+    put_line_to(&t, fd);
+}
+
+/* BIMP_SHOW_STATS: the statistics when the program ends, on standard error
+ * as it is then, or in BIMP_STATS_FILE (%p: the pid). */
+static void show_stats(void)
+{
+    int fd = 2;
+    if (stats_file[0]) {
+        text path = { .len = 0 };
+        for (const char *c = stats_file; *c; c++) {
+            if (c[0] == '%' && c[1] == 'p') {
+                put_uint(&path, (unsigned long long)os_pid(), 10, 0);
+                c++;
+            } else {
+                char one[2] = { *c, 0 };
+                put_str(&path, one);
+            }
+        }
+        path.buf[path.len < sizeof path.buf ? path.len : sizeof path.buf - 1] = 0;
+        if ((fd = os_create(path.buf)) < 0) {
+            text t = { .len = 0 };
+            put_str(&t, "bimp: cannot create BIMP_STATS_FILE ");
+            put_str(&t, path.buf);
+            put_str(&t, ", statistics go to stderr");
+            put_line(&t);
+            fd = 2;
+        }
+    }
+    if (opt_show_stats == STATS_JSON)
+        print_stats_json(fd);
+    else
+        print_stats(fd);
+    if (fd != 2)
+        os_close(fd);
+}
+
 /* Options are read, and BIMP_VERBOSE's banner printed, when the library is
  * loaded, also in a program that never allocates; an allocation that comes
  * earlier (another library's constructor) reads them first. */
@@ -2950,7 +3092,7 @@ static CONSTRUCTOR void options_at_load(void)
 static DESTRUCTOR void show_stats_at_exit(void)
 {
     if (opt_show_stats)
-        print_stats(2); /* stderr as it is now: Bimp holds no descriptor of its own */
+        show_stats();
 }
 
 /* Give back the whole pages inside h's large free blocks; true if any. */
@@ -3249,6 +3391,13 @@ EXPORT void bimp_print_stats(int fd)
 {
     int saved = errno;
     print_stats(fd);
+    errno = saved;
+}
+
+EXPORT void bimp_print_stats_json(int fd)
+{
+    int saved = errno;
+    print_stats_json(fd);
     errno = saved;
 }
 

@@ -64,6 +64,11 @@ int bimp_stats(struct bimp_stats *stats);
 /* Write the statistics, in a form meant for people, to file descriptor fd. */
 void bimp_print_stats(int fd);
 
+/* Write them as one line of JSON to fd: {"bimp": version, "pid": ...,
+ * "program": ..., "options": {BIMP_* name: value}, "stats": {field of
+ * struct bimp_stats: value}} (what BIMP_SHOW_STATS=json writes at exit). */
+void bimp_print_stats_json(int fd);
+
 #ifdef __cplusplus
 }
 #endif

@@ -74,6 +74,16 @@ void os_thread_arm(void *arg);
  * set up yet (early in start-up). */
 const char *os_environ(size_t i, int *ready);
 
+/* The process id, and the program's short name (never NULL), without
+ * allocating. */
+long os_pid(void);
+const char *os_program_name(void);
+
+/* Create (or truncate) a file for writing, close-on-exec: a descriptor, or
+ * -1.  os_close closes what os_create opened. */
+int os_create(const char *path);
+void os_close(int fd);
+
 /* Write all of a message to file descriptor fd, ignoring errors. */
 void os_write(int fd, const char *msg, size_t len);
 /* Abort the process. */

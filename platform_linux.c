@@ -127,6 +127,11 @@ uint64_t os_random(void)
     return v ^ os_now_ms() * 0x9e3779b97f4a7c15u ^ (uint64_t)(uintptr_t)&v;
 }
 
+const char *os_program_name(void)
+{
+    return program_invocation_short_name ? program_invocation_short_name : "?";
+}
+
 const char *os_environ(size_t i, int *ready)
 {
     return environ_entry(environ, getauxval(AT_SECURE) != 0, i, ready);

@@ -121,6 +121,12 @@ uint64_t os_random(void)
     return v;
 }
 
+const char *os_program_name(void)
+{
+    const char *name = getprogname();
+    return name ? name : "?";
+}
+
 const char *os_environ(size_t i, int *ready)
 {
     return environ_entry(*_NSGetEnviron(), issetugid() != 0, i, ready);

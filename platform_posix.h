@@ -71,6 +71,21 @@ void os_write(int fd, const char *msg, size_t len)
     }
 }
 
+long os_pid(void)
+{
+    return (long)getpid();
+}
+
+int os_create(const char *path)
+{
+    return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+void os_close(int fd)
+{
+    close(fd);
+}
+
 _Noreturn void os_fatal(void)
 {
     abort();

@@ -63,7 +63,7 @@ run() {
 }
 
 # value_of <option>: the value BIMP_VERBOSE showed for it in $err
-value_of() { sed -n "s/^bimp: $1 *= \([0-9]*\).*/\1/p" <<<"$err"; }
+value_of() { sed -n "s/^bimp: $1 *= \((unset)\|[0-9]*\).*/\1/p" <<<"$err"; }
 
 # relay <name> <output> <rc>: pass on a C test's PASS/FAIL lines.
 relay() {
@@ -165,7 +165,7 @@ bad_value options-bad-value BIMP_PURGE_DELAY=abc BIMP_PURGE_DELAY=10x BIMP_PURGE
     BIMP_PURGE_DELAY=-5 BIMP_PURGE_DELAY=' 5' BIMP_TRIM_THRESHOLD=1kk BIMP_TRIM_THRESHOLD=1KiB \
     BIMP_TRIM_THRESHOLD=99999999999999999999999 BIMP_TRIM_THRESHOLD=99999999999999G
 bad_value options-out-of-range BIMP_PURGE_DELAY=3600001 BIMP_MMAP_THRESHOLD=131073 \
-    BIMP_MMAP_THRESHOLD=1M BIMP_TRIM_THRESHOLD=1025G BIMP_VERBOSE=2 BIMP_SHOW_STATS=2
+    BIMP_MMAP_THRESHOLD=1M BIMP_TRIM_THRESHOLD=1025G BIMP_VERBOSE=2 BIMP_SHOW_STATS=3
 # The bad value really was not used: 100 KiB stays in a chunk.
 run BIMP_MMAP_THRESHOLD=64kb "$BIN/probe" huge
 [ "$out" = "hblks +0" ] && pass options-bad-value-not-used ||
@@ -256,10 +256,10 @@ relay stats "$out" $rc
 # check_block <text>: why the text is not one statistics block, or "".
 check_block() {
     local text=$1
-    if [ "$(head -n 1 <<<"$text")" != "bimp $VERSION: statistics" ]; then
-        echo "first line '$(firstline "$text")', wanted 'bimp $VERSION: statistics'"
-    elif [ "$(grep -c 'statistics$' <<<"$text")" -ne 1 ] || [ "$(grep -c '^bimp: verdict: ' <<<"$text")" -ne 1 ]; then
-        echo "not exactly one block: $(grep -c 'statistics$' <<<"$text") headers, $(grep -c '^bimp: verdict: ' <<<"$text") verdicts"
+    if ! [[ "$(head -n 1 <<<"$text")" =~ ^bimp\ $VERSION:\ statistics\ of\ pid\ [0-9]+\ \(probe\)$ ]]; then
+        echo "first line '$(firstline "$text")', wanted 'bimp $VERSION: statistics of pid N (probe)'"
+    elif [ "$(grep -c ': statistics of pid ' <<<"$text")" -ne 1 ] || [ "$(grep -c '^bimp: verdict: ' <<<"$text")" -ne 1 ]; then
+        echo "not exactly one block: $(grep -c ': statistics of pid ' <<<"$text") headers, $(grep -c '^bimp: verdict: ' <<<"$text") verdicts"
     elif ! tail -n 1 <<<"$text" | grep -Eq '^bimp: verdict: .* \([0-9]+% of frees popped a top\)$'; then
         echo "last line '$(tail -n 1 <<<"$text" | cut -c 1-120)', wanted 'bimp: verdict: ... (N% of frees popped a top)'"
     elif grep -qv '^bimp' <<<"$text"; then
@@ -298,6 +298,41 @@ elif [ "$(cat "$TMP/program-file")" != data ]; then
     why="the program's file holds '$(head -c 60 "$TMP/program-file" | head -n 1)...'"
 fi
 [ -z "$why" ] && pass show-stats-keeps-no-descriptor || fail show-stats-keeps-no-descriptor "$why"
+
+# BIMP_STATS_FILE: the report goes to a file per process (%p: the pid), and
+# nothing to stderr.
+run BIMP_SHOW_STATS=1 BIMP_STATS_FILE="$TMP/stats.%p.txt" "$BIN/probe" lifo 100
+files=$(ls "$TMP"/stats.*.txt 2>/dev/null)
+why=""
+if [ $rc -ne 0 ] || [ -n "$err" ] || [ "$(lines "$files")" -ne 1 ]; then
+    why="exit status $rc, stderr '$(firstline "$err")', files: $(echo $files)"
+else
+    pid=${files##*/stats.}
+    pid=${pid%.txt}
+    why=$(check_block "$(cat "$files")")
+    [ -z "$why" ] && ! head -n 1 "$files" | grep -q " of pid $pid (probe)$" && why="file for pid $pid: '$(head -n 1 "$files")'"
+fi
+[ -z "$why" ] && pass stats-file-per-process || fail stats-file-per-process "$why"
+
+# BIMP_SHOW_STATS=json: one line, a JSON object that a standard parser reads,
+# with pid, program, every option and every field of struct bimp_stats.
+run BIMP_SHOW_STATS=json "$BIN/probe" lifo 100
+why=$(python3 -c '
+import json, sys
+lines = sys.argv[1].splitlines()
+if len(lines) != 1:
+    sys.exit("%d lines on stderr" % len(lines))
+d = json.loads(lines[0])
+if d.get("bimp") != sys.argv[2] or d.get("program") != "probe" or not isinstance(d.get("pid"), int):
+    sys.exit("header fields %r" % {k: d.get(k) for k in ("bimp", "program", "pid")})
+if sorted(d["options"]) != sorted(sys.argv[3].split()):
+    sys.exit("options %s" % sorted(d["options"]))
+if sorted(d["stats"]) != sorted(sys.argv[4].split()):
+    sys.exit("stats fields %s" % sorted(d["stats"]))
+if d["options"]["BIMP_SHOW_STATS"] != 2 or d["stats"]["allocations"] < 100:
+    sys.exit("values %r %r" % (d["options"]["BIMP_SHOW_STATS"], d["stats"]["allocations"]))
+' "$err" "$VERSION" "$OPTIONS" "$FIELDS" 2>&1)
+[ $rc -eq 0 ] && [ -z "$why" ] && pass stats-json || fail stats-json "exit status $rc; $(firstline "$why")"
 
 # bimp_print_stats(fd) writes the same block (same lines, same labels) as
 # BIMP_SHOW_STATS writes at exit.

@@ -157,7 +157,8 @@ static void check_printed(void)
         len += (size_t)got;
     close(fds[0]);
     text[len] = 0;
-    const char *first = "bimp " BIMP_VERSION ": statistics\n";
+    char first[128];
+    snprintf(first, sizeof first, "bimp " BIMP_VERSION ": statistics of pid %ld (", (long)getpid());
     CHECK(strncmp(text, first, strlen(first)) == 0);
     CHECK(len > 0 && text[len - 1] == '\n');
     char *last = len > 1 ? text + len - 2 : text;
