@@ -44,6 +44,7 @@
 #include <stdint.h>
 #include <stdio.h> /* FILE, fwrite: only for malloc_info's caller-given stream */
 #include <string.h>
+#include <strings.h> /* strncasecmp */
 
 /* ======================================================================== */
 /* Configuration                                                            */
@@ -878,12 +879,61 @@ static bool parse_size(const char *v, size_t *out)
     return true;
 }
 
-static void warn_option(const char *entry, const char *why)
+/* The edit distance of two names, at most 3 counted (more is "far"). */
+static unsigned name_distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b);
+    unsigned row[40], next[40];
+    if (la >= 40 || lb >= 40)
+        return 4;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        next[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned sub = row[j - 1] + (a[i - 1] != b[j - 1]);
+            unsigned del = row[j] + 1, ins = next[j - 1] + 1;
+            next[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(row, next, sizeof row);
+    }
+    return row[lb] < 4 ? row[lb] : 4;
+}
+
+/* One warning line: the variable, why it is ignored, and what is accepted. */
+static void warn_option(const char *entry, const struct option *o)
 {
     text t = { .len = 0 };
     put_str(&t, "bimp: ignoring ");
     put_str(&t, entry);
-    put_str(&t, why);
+    if (!o) {
+        size_t len = strcspn(entry, "=");
+        const char *best = NULL;
+        unsigned best_distance = 3; /* suggest only a name at most 2 edits away, or differing in case */
+        for (size_t k = 0; k < OPTION_COUNT; k++) {
+            unsigned d = strncasecmp(entry, options[k].name, len) == 0 && !options[k].name[len]
+                             ? 0 : name_distance(entry, len, options[k].name);
+            if (d < best_distance)
+                best = options[k].name, best_distance = d;
+        }
+        put_str(&t, ": not an option of Bimp");
+        if (best) {
+            put_str(&t, " (did you mean ");
+            put_str(&t, best);
+            put_str(&t, "?)");
+        }
+    } else if (o->text) {
+        put_str(&t, ": longer than 255 bytes, default kept");
+    } else {
+        put_str(&t, ": not a number from 0 to ");
+        put_uint(&t, o->max, 10, 0);
+        put_str(&t, o->words ? "" : " (k, M, G: powers of 1024)");
+        for (size_t w = 1; o->words && o->words[w]; w++) {
+            put_str(&t, o->words[w + 1] ? ", " : " or ");
+            put_str(&t, o->words[w]);
+        }
+        put_str(&t, ", default kept");
+    }
     put_line(&t);
 }
 
@@ -907,14 +957,12 @@ static void read_options(void)
         for (size_t w = 0; o && o->words && o->words[w]; w++)
             if (strcmp(v, o->words[w]) == 0)
                 value = w;
-        if (!o)
-            warn_option(entry, ": not an option of Bimp");
-        else if (o->text && strlen(v) >= sizeof stats_file)
-            warn_option(entry, ": too long, default kept");
+        if (!o || (o->text && strlen(v) >= sizeof stats_file))
+            warn_option(entry, o);
         else if (o->text)
             memcpy(o->text, v, strlen(v) + 1);
         else if ((value == SIZE_MAX && !parse_size(v, &value)) || value > o->max)
-            warn_option(entry, ": not a number in range, default kept");
+            warn_option(entry, o);
         else {
             *o->value = value;
             if (o->set)

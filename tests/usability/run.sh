@@ -181,6 +181,12 @@ done
 run BIMP_NOPE=1 BIMP_PURGE_DELAY=abc BIMP_VERBOSE=1 "$BIN/probe" huge
 [ "$(grep -c '^bimp: ignoring' <<<"$err")" -eq 2 ] && [ "$(value_of BIMP_VERBOSE)" = 1 ] ||
     why=${why:-"two bad variables and BIMP_VERBOSE=1: $(grep -c '^bimp: ignoring' <<<"$err") warnings, verbose '$(value_of BIMP_VERBOSE)'"}
+# Warnings say what is accepted, and suggest the option a name is close to.
+run BIMP_VERBSE=1 BIMP_MMAP_THRESHOLD=1M BIMP_SHOW_STATS=yes "$BIN/probe" huge
+grep -q '^bimp: ignoring BIMP_VERBSE=1: not an option of Bimp (did you mean BIMP_VERBOSE?)$' <<<"$err" &&
+    grep -q '^bimp: ignoring BIMP_MMAP_THRESHOLD=1M: not a number from 0 to 131072 ' <<<"$err" &&
+    grep -q '^bimp: ignoring BIMP_SHOW_STATS=yes: not a number from 0 to 2, text or json' <<<"$err" ||
+    why=${why:-"warnings without what is accepted or a suggestion: '$(tr '\n' '|' <<<"$err" | cut -c 1-300)'"}
 # A warning longer than Bimp's line buffer is cut, and still ends its line.
 long=BIMP_$(printf 'X%.0s' $(seq 700))
 run "$long=1" BIMP_NOPE=1 "$BIN/probe" huge
