@@ -2914,7 +2914,14 @@ static NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
     st->brk_shrinks = g.brk_shrinks;
     st->heaps_made = load_relaxed(&g.heaps_made);
     st->heaps_adopted = load_relaxed(&g.heaps_adopted);
+    st->pool_bytes = g.hot_count * CHUNK;
+    st->pool_purged_bytes = (g.pool_count - g.hot_count) * CHUNK;
     unlock(&g.lock);
+    lock(&huge_cache.lock);
+    st->huge_cached = huge_cache.count;
+    st->huge_cached_bytes = load_relaxed(&huge_cache.bytes);
+    unlock(&huge_cache.lock);
+    st->resident_bytes = os_resident_bytes();
     st->huge_allocations = load_relaxed(&g.huge_allocs);
     st->huge_frees = load_relaxed(&g.huge_frees);
     st->huge_freed_bytes = load_relaxed(&g.huge_freed_bytes);
@@ -2993,12 +3000,16 @@ static void print_stats(int fd)
     stat_line(&t, fd, "  reuse below the top", st.frees_below_top, st.below_top_bytes, NULL);
     stat_line(&t, fd, "  frees from other threads", st.remote_frees, st.remote_bytes, NULL);
     stat_line(&t, fd, "  whole-chunk resets", st.chunk_resets, st.chunk_resets * CHUNK, NULL);
-    stat_line(&t, fd, "  huge unmaps", st.huge_frees, st.huge_freed_bytes, NULL);
+    stat_line(&t, fd, "  huge frees", st.huge_frees, st.huge_freed_bytes, "unmapped, or cached for reuse");
     stat_line(&t, fd, "in use now", SIZE_MAX, st.in_use_bytes, NULL);
     stat_line(&t, fd, "chunks from the OS now", st.chunk_bytes / CHUNK, st.chunk_bytes, NULL);
     stat_line(&t, fd, "  at the peak", st.peak_chunk_bytes / CHUNK, st.peak_chunk_bytes, NULL);
+    stat_line(&t, fd, "  free, kept with pages", st.pool_bytes / CHUNK, st.pool_bytes, NULL);
+    stat_line(&t, fd, "  free, pages given back", st.pool_purged_bytes / CHUNK, st.pool_purged_bytes, NULL);
     stat_line(&t, fd, "huge blocks now", load_relaxed(&g.huge_count), st.huge_bytes, NULL);
     stat_line(&t, fd, "  at the peak", load_relaxed(&g.huge_peak_count), st.peak_huge_bytes, NULL);
+    stat_line(&t, fd, "  freed, cached for reuse", st.huge_cached, st.huge_cached_bytes, NULL);
+    stat_line(&t, fd, "resident memory now", SIZE_MAX, st.resident_bytes, "the OS's count, for the whole process");
     stat_line(&t, fd, "system calls: brk grow", st.brk_grows, SIZE_MAX, NULL);
     stat_line(&t, fd, "  brk shrink", st.brk_shrinks, SIZE_MAX, NULL);
     stat_line(&t, fd, "  mmap", st.maps, SIZE_MAX, NULL);
@@ -3031,6 +3042,8 @@ static const struct {
     STAT_FIELD(peak_chunk_bytes), STAT_FIELD(free_chunks), STAT_FIELD(huge_bytes),
     STAT_FIELD(peak_huge_bytes), STAT_FIELD(brk_grows), STAT_FIELD(brk_shrinks), STAT_FIELD(maps),
     STAT_FIELD(unmaps), STAT_FIELD(purges), STAT_FIELD(heaps_made), STAT_FIELD(heaps_adopted),
+    STAT_FIELD(pool_bytes), STAT_FIELD(pool_purged_bytes), STAT_FIELD(huge_cached),
+    STAT_FIELD(huge_cached_bytes), STAT_FIELD(resident_bytes),
 };
 _Static_assert(sizeof stat_fields / sizeof stat_fields[0] == sizeof(struct bimp_stats) / sizeof(size_t),
                "every field of struct bimp_stats is in stat_fields");

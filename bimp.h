@@ -10,9 +10,9 @@
 #include <stddef.h>
 
 #define BIMP_VERSION_MAJOR 0
-#define BIMP_VERSION_MINOR 2
+#define BIMP_VERSION_MINOR 3
 #define BIMP_VERSION_PATCH 0
-#define BIMP_VERSION "0.2.0"
+#define BIMP_VERSION "0.3.0"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,7 +38,7 @@ struct bimp_stats {
     size_t below_top_bytes;
     size_t remote_frees;    /* of a block another thread allocated */
     size_t remote_bytes;
-    size_t huge_frees;      /* huge blocks unmapped */
+    size_t huge_frees;      /* huge blocks freed: unmapped, or kept in the huge cache */
     size_t huge_freed_bytes;
     size_t chunk_resets;    /* chunks whose last block was freed, reset whole */
 
@@ -56,6 +56,13 @@ struct bimp_stats {
 
     /* Threads. */
     size_t heaps_made, heaps_adopted;
+
+    /* Memory kept for reuse while nothing uses it (since 0.3.0). */
+    size_t pool_bytes;        /* free chunks in the pool, with their pages */
+    size_t pool_purged_bytes; /* free chunks in the pool, pages given back */
+    size_t huge_cached;       /* freed huge mappings kept for the next huge request */
+    size_t huge_cached_bytes;
+    size_t resident_bytes;    /* the process's resident memory, from the OS (0: unknown) */
 };
 
 /* Fill *stats; returns 0. */

@@ -79,6 +79,10 @@ const char *os_environ(size_t i, int *ready);
 long os_pid(void);
 const char *os_program_name(void);
 
+/* The process's resident memory in bytes, without allocating; 0 if the
+ * platform cannot tell. */
+size_t os_resident_bytes(void);
+
 /* Create (or truncate) a file for writing, close-on-exec: a descriptor, or
  * -1.  os_close closes what os_create opened. */
 int os_create(const char *path);

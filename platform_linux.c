@@ -127,6 +127,25 @@ uint64_t os_random(void)
     return v ^ os_now_ms() * 0x9e3779b97f4a7c15u ^ (uint64_t)(uintptr_t)&v;
 }
 
+/* The second field of /proc/self/statm, in pages. */
+size_t os_resident_bytes(void)
+{
+    char buf[128];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    const char *p = strchr(buf, ' ');
+    size_t pages = 0;
+    for (p = p ? p + 1 : buf + n; *p >= '0' && *p <= '9'; p++)
+        pages = pages * 10 + (size_t)(*p - '0');
+    return pages * os_page_size();
+}
+
 const char *os_program_name(void)
 {
     return program_invocation_short_name ? program_invocation_short_name : "?";

@@ -209,6 +209,21 @@ int main(void)
     CHECK(D(remote_bytes) >= 100 + 8);
     group_end("usability", "stats-remote-free");
 
+    /* Memory kept for reuse is reported: a freed 50 MiB block stays in the
+     * huge cache, resident, until it expires. */
+    get_stats(&s0);
+    char *big = malloc((size_t)50 << 20);
+    CHECK(big != NULL);
+    if (big)
+        memset(big, 1, (size_t)50 << 20);
+    free(big);
+    get_stats(&s1);
+    CHECK(D(huge_frees) == 1);
+    CHECK(s1.huge_cached >= 1 && s1.huge_cached_bytes >= ((size_t)50 << 20));
+    CHECK(s1.resident_bytes >= ((size_t)50 << 20));
+    CHECK(s1.pool_bytes % (256 << 10) == 0 && s1.pool_purged_bytes % (256 << 10) == 0);
+    group_end("usability", "stats-memory-kept-for-reuse");
+
     check_printed();
     return total_failures != 0;
 }
