@@ -13,6 +13,9 @@ else
   LIB := libbimp.so
   # nodelete: a thread may still run Bimp's exit hook after a dlclose.
   LIBFLAGS := -shared -Wl,-soname,libbimp.so.$(VERSION_MAJOR) -Wl,-z,nodelete
+  # The prefixed library: bimp_malloc, bimp_free, ... beside the C library's.
+  PLIB := libbimp-prefixed.so
+  PLIBFLAGS := -shared -Wl,-soname,$(PLIB).$(VERSION_MAJOR) -Wl,-z,nodelete -DBIMP_PREFIX
 endif
 
 CC ?= cc
@@ -27,12 +30,18 @@ BIMP_CFLAGS := -std=gnu11 -Wall -Wextra -fPIC -fvisibility=hidden -pthread \
 SOURCES := bimp.c $(PLATFORM)
 HEADERS := bimp.h platform.h platform_posix.h
 
-all: $(LIB)
+all: $(LIB) $(PLIB)
 
+# Each library with its soname link beside it: programs linked with -L. -lbimp
+# (or -lbimp-prefixed) find it.
 $(LIB): $(SOURCES) $(HEADERS) Makefile
 	$(CC) $(BIMP_CFLAGS) $(CFLAGS) $(LIBFLAGS) -o $@ $(SOURCES) -pthread
 ifneq ($(UNAME),Darwin)
-	ln -sf $(LIB) $(LIB).$(VERSION_MAJOR) # the soname: programs linked with -L. -lbimp find it
+	ln -sf $(LIB) $(LIB).$(VERSION_MAJOR)
+
+$(PLIB): $(SOURCES) $(HEADERS) Makefile
+	$(CC) $(BIMP_CFLAGS) $(CFLAGS) $(PLIBFLAGS) -o $@ $(SOURCES) -pthread
+	ln -sf $(PLIB) $(PLIB).$(VERSION_MAJOR)
 endif
 
 # Variant builds used by the tests: build/<name>/libbimp.so
@@ -62,7 +71,7 @@ bench: all
 	bench/run
 
 clean:
-	rm -rf $(LIB) $(LIB).$(VERSION_MAJOR) build tests/build bench/build
+	rm -rf $(LIB) $(LIB).$(VERSION_MAJOR) $(PLIB) $(PLIB).$(VERSION_MAJOR) build tests/build bench/build
 
 # make install / uninstall (PREFIX, DESTDIR): see install.mk
 -include install.mk

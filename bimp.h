@@ -71,6 +71,28 @@ int bimp_stats(struct bimp_stats *stats);
 /* Write the statistics, in a form meant for people, to file descriptor fd. */
 void bimp_print_stats(int fd);
 
+/* The prefixed library, libbimp-prefixed.so (`pkg-config bimp-prefixed`),
+ * leaves the C library's malloc in place and offers Bimp beside it under
+ * these names; its blocks must be freed with bimp_free.  (libbimp.so defines
+ * the unprefixed names instead: malloc, free, ...) */
+void *bimp_malloc(size_t size);
+void *bimp_calloc(size_t count, size_t size);
+void *bimp_realloc(void *p, size_t size);
+void *bimp_reallocarray(void *p, size_t count, size_t size);
+void *bimp_reallocf(void *p, size_t size);
+void bimp_free(void *p);
+void bimp_free_sized(void *p, size_t size);
+void bimp_free_aligned_sized(void *p, size_t align, size_t size);
+void *bimp_aligned_alloc(size_t align, size_t size);
+void *bimp_memalign(size_t align, size_t size);
+int bimp_posix_memalign(void **out, size_t align, size_t size);
+void *bimp_valloc(size_t size);
+void *bimp_pvalloc(size_t size);
+size_t bimp_malloc_usable_size(void *p);
+int bimp_malloc_trim(size_t pad);
+void bimp_malloc_stats(void);
+int bimp_mallopt(int param, int value);
+
 /* Write them as one line of JSON to fd: {"bimp": version, "pid": ...,
  * "program": ..., "options": {BIMP_* name: value}, "stats": {field of
  * struct bimp_stats: value}} (what BIMP_SHOW_STATS=json writes at exit). */

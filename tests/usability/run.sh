@@ -381,6 +381,8 @@ install_checks() {
     local want got
     want=$(printf '%s\n' usr/include/bimp.h usr/lib/libbimp.a usr/lib/libbimp.so \
         usr/lib/libbimp.so.$MAJOR usr/lib/libbimp.so.$VERSION usr/lib/pkgconfig/bimp.pc \
+        usr/lib/libbimp-prefixed.so usr/lib/libbimp-prefixed.so.$MAJOR \
+        usr/lib/libbimp-prefixed.so.$VERSION usr/lib/pkgconfig/bimp-prefixed.pc \
         usr/share/man/man3/bimp.3 | sort)
     got=$(cd "$DEST" && find . ! -type d | sed 's,^\./,,' | sort)
     [ "$got" = "$want" ] || why="installed '$(tr '\n' ' ' <<<"$got")', wanted '$(tr '\n' ' ' <<<"$want")'"
@@ -389,6 +391,10 @@ install_checks() {
     [ -z "$why" ] && [ "$(readlink "$lib/libbimp.so.$MAJOR")" != "libbimp.so.$VERSION" ] &&
         why="libbimp.so.$MAJOR -> '$(readlink "$lib/libbimp.so.$MAJOR")', wanted libbimp.so.$VERSION"
     [ -z "$why" ] && [ -L "$lib/libbimp.so.$VERSION" ] && why="libbimp.so.$VERSION is a symlink"
+    [ -z "$why" ] && [ "$(readlink "$lib/libbimp-prefixed.so.$MAJOR")" != "libbimp-prefixed.so.$VERSION" ] &&
+        why="libbimp-prefixed.so.$MAJOR -> '$(readlink "$lib/libbimp-prefixed.so.$MAJOR")'"
+    [ -z "$why" ] && ! objdump -p "$lib/libbimp-prefixed.so.$VERSION" | grep -q "SONAME *libbimp-prefixed.so.$MAJOR\$" &&
+        why="libbimp-prefixed.so's soname: $(objdump -p "$lib/libbimp-prefixed.so.$VERSION" | grep SONAME)"
     local soname
     soname=$(readelf -d "$lib/libbimp.so.$VERSION" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
     [ -z "$why" ] && [ "$soname" != "libbimp.so.$MAJOR" ] && why="soname '$soname', wanted libbimp.so.$MAJOR"
@@ -424,6 +430,16 @@ install_checks() {
         relay install-shared-program "$out" $?
     else
         fail install-shared-program "cannot build with '$flags': $(firstline "$out")"
+    fi
+    # The prefixed library: its own pkg-config entry, used beside glibc's malloc.
+    pflags=$(pkg-config --cflags --libs bimp-prefixed 2>&1)
+    # shellcheck disable=SC2086
+    if out=$($CC -std=gnu11 -Wall -Wextra -Werror -o "$TMP/installed-prefixed" "$HERE/prefixed.c" \
+        $pflags -ldl 2>&1); then
+        out=$(LD_LIBRARY_PATH=$lib timeout 20 "$TMP/installed-prefixed" "$lib" 2>&1)
+        relay install-prefixed-program "$out" $?
+    else
+        fail install-prefixed-program "cannot build with '$pflags': $(firstline "$out")"
     fi
     # ... and one linked with libbimp.a has Bimp's malloc of its own.
     # shellcheck disable=SC2046
