@@ -33,26 +33,12 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Bimp's API, as bimp.c names it under -DBIMP_PREFIX. */
-void *bimp_malloc(size_t n);
-void bimp_free(void *p);
-void *bimp_calloc(size_t count, size_t size);
-void *bimp_realloc(void *p, size_t n);
-void *bimp_reallocarray(void *p, size_t count, size_t size);
-void *bimp_reallocf(void *p, size_t n);
-void *bimp_aligned_alloc(size_t align, size_t n);
-void *bimp_memalign(size_t align, size_t n);
-int bimp_posix_memalign(void **out, size_t align, size_t n);
-void *bimp_valloc(size_t n);
-void *bimp_pvalloc(size_t n);
-size_t bimp_malloc_usable_size(void *p);
+/* Bimp's API, as bimp.c names it under -DBIMP_PREFIX: bimp.h declares the
+ * prefixed library's functions; these three are not part of it. */
+#include "../../bimp.h"
 void bimp_cfree(void *p);
-void bimp_free_sized(void *p, size_t size);
-void bimp_free_aligned_sized(void *p, size_t align, size_t size);
-int bimp_malloc_trim(size_t pad);
 struct mallinfo2 bimp_mallinfo2(void);
 struct mallinfo bimp_mallinfo(void);
-int bimp_mallopt(int param, int value);
 
 #ifdef BIMP_ALIGN
 #define MIN_ALIGN ((size_t)BIMP_ALIGN)
