@@ -11,7 +11,7 @@
 # renders without warnings and names every option and statistic.
 # One `PASS usability/<name>` or `FAIL usability/<name>: <reason>` line per
 # check; exits 1 if any failed.  Runs in well under a minute.
-# needs-packages: man-db groff-base pkg-config
+# needs-packages: man-db groff-base pkg-config heaptrack
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -362,6 +362,27 @@ if out=$($CC -std=gnu11 -Wall -Wextra -Werror -I"$ROOT" -o "$TMP/buildtree" "$HE
     relay install-buildtree-program "$out" $?
 else
     fail install-buildtree-program "cannot build against the build tree: $(firstline "$out")"
+fi
+
+# --- heaptrack and Bimp together ------------------------------------------------
+
+# heaptrack puts its own preload in front of LD_PRELOAD and passes every call
+# on to the next malloc: Bimp's.  Both must see the program's allocations
+# (sort closes its stderr before exit, so Bimp's report goes to a file).
+if command -v heaptrack >/dev/null && command -v heaptrack_print >/dev/null; then
+    seq 20000 | sort -R >"$TMP/numbers"
+    LD_PRELOAD=$LIB BIMP_SHOW_STATS=1 BIMP_STATS_FILE="$TMP/ht-stats.%p" \
+        timeout 60 heaptrack -o "$TMP/ht" sort -n "$TMP/numbers" -o "$TMP/sorted" >"$TMP/ht.log" 2>&1
+    data=$(ls "$TMP"/ht.zst "$TMP"/ht.gz 2>/dev/null | head -n 1)
+    calls=$(heaptrack_print "$data" 2>/dev/null | sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p')
+    ours=$(grep -h -A1 ' (sort)$' "$TMP"/ht-stats.* 2>/dev/null | sed -n 's/^bimp:   allocations *\([0-9]*\).*/\1/p')
+    if [ "${calls:-0}" -gt 0 ] && [ "${ours:-0}" -ge "$calls" ] && cmp -s "$TMP/sorted" <(sort -n "$TMP/numbers"); then
+        pass heaptrack-with-bimp
+    else
+        fail heaptrack-with-bimp "heaptrack counted '${calls}' allocations, Bimp '${ours}': $(tail -n 1 "$TMP/ht.log")"
+    fi
+else
+    fail heaptrack-with-bimp "heaptrack is not installed (apt-get install heaptrack)"
 fi
 
 # --- glibc's statistics interfaces --------------------------------------------
