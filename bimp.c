@@ -101,6 +101,12 @@
 #define CONSTRUCTOR __attribute__((constructor))
 #define DESTRUCTOR __attribute__((destructor))
 #define TLS_INITIAL_EXEC __thread __attribute__((tls_model("initial-exec")))
+/* A variable of each thread; a plain one in the single-threaded build. */
+#ifdef BIMP_SINGLE_THREADED
+#define PER_THREAD
+#else
+#define PER_THREAD TLS_INITIAL_EXEC
+#endif
 
 /* Atomics, or plain variables in the single-threaded build. */
 #ifdef BIMP_SINGLE_THREADED
@@ -208,6 +214,10 @@ enum {
     B_HUGE = 8,   /* a mapping of its own */
     FLAG_BITS = 4,
 };
+/* In use, and sampled by the heap profile: its free goes the slow way
+ * (release_checked), which tells the profile.  The top bit of info, above
+ * any stride. */
+#define B_SAMPLED ((uint32_t)1 << 31)
 
 typedef struct block {
     uint32_t prev; /* back distance in bytes, | PREV_FREE */
@@ -311,8 +321,8 @@ static inline unsigned bin_of(size_t stride)
 static inline size_t stride_of(uint32_t info)
 {
     if (GRANULE >= (1u << FLAG_BITS))
-        return (size_t)(info & ~((1u << FLAG_BITS) - 1)) * INFO_SCALE;
-    return (size_t)(info >> FLAG_BITS) * GRANULE;
+        return (size_t)(info & ~((1u << FLAG_BITS) - 1) & ~B_SAMPLED) * INFO_SCALE;
+    return (size_t)((info & ~B_SAMPLED) >> FLAG_BITS) * GRANULE;
 }
 
 static inline block *header_of(void *p)
@@ -498,6 +508,8 @@ static heap late_heap = { .cur = &empty_chunk, .state = H_ORPHAN };
 
 #ifdef BIMP_SINGLE_THREADED
 static heap the_heap = EMPTY_HEAP_INIT;
+static ptrdiff_t the_countdown;
+static inline ptrdiff_t *my_countdown(void) { return &the_countdown; }
 static inline heap *my_heap(void) { return &the_heap; }
 static inline void set_my_heap(heap *h) { (void)h; }
 static inline chunk *my_cur(heap *h) { return h->cur; }
@@ -507,7 +519,9 @@ static inline void set_cur(heap *h, chunk *c) { h->cur = c; }
 static TLS_INITIAL_EXEC struct {
     heap *heap;
     chunk *cur;
-} mine = { &unattached_heap, &empty_chunk };
+    ptrdiff_t countdown; /* bytes to allocate before the next profile sample */
+} mine = { &unattached_heap, &empty_chunk, 0 };
+static inline ptrdiff_t *my_countdown(void) { return &mine.countdown; }
 static inline heap *my_heap(void) { return mine.heap; }
 static inline void set_my_heap(heap *h)
 {
@@ -663,6 +677,30 @@ static void put_column(text *t, size_t col)
         t->buf[t->len++] = ' ';
 }
 
+/* Which process a report is of: `pid N (program)`. */
+static void put_process(text *t)
+{
+    put_str(t, "pid ");
+    put_uint(t, (unsigned long long)os_pid(), 10, 0);
+    put_str(t, " (");
+    put_str(t, os_program_name());
+    put_str(t, ")");
+}
+
+/* A file name from a pattern: %p becomes the process id. */
+static void expand_pid(text *t, const char *pattern)
+{
+    for (const char *c = pattern; *c; c++) {
+        if (c[0] == '%' && c[1] == 'p') {
+            put_uint(t, (unsigned long long)os_pid(), 10, 0);
+            c++;
+        } else {
+            char one[2] = { *c, 0 };
+            put_str(t, one);
+        }
+    }
+}
+
 /* The one fatal path: `bimp: <what> <pointer> (in <function>)`, then abort. */
 static COLD _Noreturn void fatal(const char *what, const void *p, const char *function)
 {
@@ -807,6 +845,11 @@ static void check_heap(heap *h)
 #define HUGE_THRESHOLD_MAX (CHUNK / 2)
 
 static size_t opt_verbose, opt_show_stats;
+/* String options (file names) hold at most this many bytes, the 0 too. */
+#define OPTION_TEXT_MAX 256
+/* BIMP_PROFILE, its sampling rate and its file (the heap profile). */
+static size_t opt_profile, profile_rate = (size_t)512 << 10;
+static char profile_file[OPTION_TEXT_MAX];
 /* Requests above this many bytes get a mapping of their own; at most half a
  * chunk, so a chunk holds two, and never below SMALL_MAX. */
 static size_t huge_threshold = HUGE_THRESHOLD_MAX;
@@ -822,7 +865,7 @@ static size_t huge_delay_ms = 1000;
 
 /* BIMP_STATS_FILE: where BIMP_SHOW_STATS writes, %p standing for the pid;
  * empty for standard error. */
-static char stats_file[256];
+static char stats_file[OPTION_TEXT_MAX];
 
 /* BIMP_SHOW_STATS's values: 0 off, 1 the text report, 2 JSON. */
 enum { STATS_OFF, STATS_TEXT, STATS_JSON };
@@ -835,7 +878,7 @@ static const struct option {
     const char *meaning;
     bool *set;           /* if not NULL: becomes true when the variable sets the option */
     const char *const *words; /* ... or, if not NULL, words[v] also means v */
-    char *text;          /* a string option instead: copied here (sizeof stats_file) */
+    char *text;          /* a string option instead: copied here (OPTION_TEXT_MAX bytes) */
 } options[] = {
     { .name = "BIMP_VERBOSE", .value = &opt_verbose, .max = 1,
       .meaning = "print version, build and options at start-up" },
@@ -843,6 +886,12 @@ static const struct option {
       .meaning = "statistics at exit: 1 or text, 2 or json", .words = show_stats_words },
     { .name = "BIMP_STATS_FILE", .text = stats_file,
       .meaning = "file for them, %p the pid (default: stderr)" },
+    { .name = "BIMP_PROFILE", .value = &opt_profile, .max = 1,
+      .meaning = "heap profile: sample allocations, report at exit" },
+    { .name = "BIMP_PROFILE_RATE", .value = &profile_rate, .max = (size_t)1 << 40,
+      .meaning = "bytes allocated per sample, on average" },
+    { .name = "BIMP_PROFILE_FILE", .text = profile_file,
+      .meaning = "file for the profile, %p the pid (default: stderr)" },
     { .name = "BIMP_MMAP_THRESHOLD", .value = &huge_threshold, .max = HUGE_THRESHOLD_MAX,
       .meaning = "bytes above which a request gets a mapping of its own" },
     { .name = "BIMP_TRIM_THRESHOLD", .value = &pool_keep_bytes, .max = (size_t)1 << 40,
@@ -957,7 +1006,7 @@ static void read_options(void)
         for (size_t w = 0; o && o->words && o->words[w]; w++)
             if (strcmp(v, o->words[w]) == 0)
                 value = w;
-        if (!o || (o->text && strlen(v) >= sizeof stats_file))
+        if (!o || (o->text && strlen(v) >= OPTION_TEXT_MAX))
             warn_option(entry, o);
         else if (o->text)
             memcpy(o->text, v, strlen(v) + 1);
@@ -1995,6 +2044,28 @@ static struct {
     } slot[HUGE_CACHE_SLOTS];
 } huge_cache;
 
+/* The heap profile's tables (BIMP_PROFILE; see "Heap profile" below). */
+#define PROFILE_FRAMES 24
+#define PROFILE_STACKS 4096          /* distinct stacks kept; later ones count as "other" */
+#define PROFILE_SAMPLES (1u << 16)   /* sampled blocks live at once, at most */
+
+typedef struct {
+    uint64_t hash;
+    uint32_t depth;
+    void *frame[PROFILE_FRAMES];
+    size_t live_bytes, live_samples, below_bytes, below_samples;
+} profile_stack;
+
+static struct {
+    lock_t lock;
+    profile_stack *stacks;           /* PROFILE_STACKS, mapped at the first sample */
+    struct { void *p; uint32_t stack; size_t weight; } *samples; /* open addressing by p */
+    size_t dropped;                  /* samples not kept: the tables were full */
+    uint64_t rng;
+} prof;
+
+
+
 static void uncache(size_t i)
 {
     huge_cache.bytes -= huge_cache.slot[i].len;
@@ -2298,6 +2369,7 @@ static void every_lock(void (*act)(lock_t *))
     act(&g.lock);
     act(&huge_cache.lock);
     act(&unit_map_lock);
+    act(&prof.lock);
 }
 
 static void lock_for_fork(lock_t *l)
@@ -2362,6 +2434,8 @@ static NOINLINE void take_options(void)
     unlock(&g.lock);
     if (first && opt_verbose)
         print_options();
+    if (first && opt_profile)
+        *my_countdown() = 0; /* allocations before the options were read drew no interval */
 }
 
 static void initialise(void)
@@ -2558,7 +2632,8 @@ static NOINLINE void *from_hole(heap *h, size_t n, size_t stride)
  * is what alloc_in would do.  Which of the two a request is decides no
  * branch here: request sizes are data, and a mispredicted branch costs
  * more than the rest of a push. */
-static ALWAYS_INLINE void *alloc(size_t n)
+/* malloc without the profile's countdown. */
+static ALWAYS_INLINE void *alloc_unsampled(size_t n)
 {
     heap *h = my_heap();
     if (UNLIKELY(n > huge_threshold))
@@ -2574,6 +2649,345 @@ static ALWAYS_INLINE void *alloc(size_t n)
     if (LIKELY(fits(c, stride)))
         return push_live(h, c, stride);
     return from_hole(h, n, stride);
+}
+
+static NOINLINE void *alloc_sampled(size_t n);
+
+/* malloc: the profile's countdown of bytes, then the allocation. */
+static ALWAYS_INLINE void *alloc(size_t n)
+{
+    ptrdiff_t *countdown = my_countdown(); /* 0 at first: each thread's first allocation samples */
+    *countdown = (ptrdiff_t)((uintptr_t)*countdown - n); /* wraps for absurd n, which fail anyway */
+    if (UNLIKELY(*countdown < 0))
+        return alloc_sampled(n);
+    return alloc_unsampled(n);
+}
+
+/* ======================================================================== */
+/* Heap profile (BIMP_PROFILE)                                              */
+/* ======================================================================== */
+
+/* One allocation in about every BIMP_PROFILE_RATE bytes is sampled: malloc
+ * counts the requested bytes down (mine.countdown; a few instructions, and
+ * all of it when the profile is off, which sets the countdown out of reach),
+ * and the allocation that crosses zero records its call stack.  The
+ * intervals are drawn from an exponential distribution, so every byte has
+ * the same chance to be sampled, whatever the size of its block.  A sampled
+ * block carries B_SAMPLED, so that its free tells the profile whether it was
+ * freed below a top; the report at exit (or bimp_profile_dump) gives the
+ * bytes still live and the bytes freed below a top by call stack, as text
+ * and in the folded format of flame-graph tools. */
+/* -ln(u) for u in (0, 1], without libm: u = m 2^e, ln m by its atanh series. */
+static double neg_log(double u)
+{
+    int e = 0;
+    while (u < 1) {
+        u *= 2;
+        e--;
+    }
+    double y = (u - 1) / (u + 1), y2 = y * y, term = y, sum = 0;
+    for (int k = 1; k < 40; k += 2, term *= y2)
+        sum += term / k;
+    return -(2 * sum + e * 0.6931471805599453);
+}
+
+/* 1 - e^-x for x >= 0: the chance that a block of x intervals' bytes is sampled. */
+static double sampled_share(double x)
+{
+    if (x > 40)
+        return 1;
+    int halvings = 0;
+    while (x > 0.5) {
+        x /= 2;
+        halvings++;
+    }
+    double e = 1, term = 1; /* e^-x by its series, then squared back */
+    for (int k = 1; k < 20; k++) {
+        term *= -x / k;
+        e += term;
+    }
+    while (halvings-- > 0)
+        e *= e;
+    return 1 - e;
+}
+
+/* The next interval, in bytes: exponential with mean profile_rate. */
+static ptrdiff_t next_interval(void)
+{
+    if (!opt_profile)
+        return PTRDIFF_MAX;
+    uint64_t x = prof.rng += 0x9e3779b97f4a7c15u; /* splitmix64: racy between threads, harmless */
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+    x ^= x >> 31;
+    double u = ((double)(x >> 11) + 1) / 9007199254740992.0;
+    double bytes = neg_log(u) * (double)profile_rate;
+    return bytes < 1 ? 1 : bytes > 1e15 ? (ptrdiff_t)1e15 : (ptrdiff_t)bytes;
+}
+
+/* The stack of this sample, found or added; PROFILE_STACKS if the table is full. */
+static uint32_t stack_index(void **frame, int depth)
+{
+    uint64_t hash = 1469598103934665603u;
+    for (int i = 0; i < depth; i++)
+        hash = (hash ^ (uint64_t)(uintptr_t)frame[i]) * 1099511628211u;
+    for (uint32_t k = 0, i = (uint32_t)hash % PROFILE_STACKS; k < PROFILE_STACKS;
+         k++, i = (i + 1) % PROFILE_STACKS) {
+        profile_stack *s = &prof.stacks[i];
+        if (s->depth == 0) {
+            s->hash = hash;
+            s->depth = (uint32_t)depth;
+            memcpy(s->frame, frame, (size_t)depth * sizeof *frame);
+            return i;
+        }
+        if (s->hash == hash && s->depth == (uint32_t)depth &&
+            memcmp(s->frame, frame, (size_t)depth * sizeof *frame) == 0)
+            return i;
+    }
+    return PROFILE_STACKS;
+}
+
+static inline uint32_t sample_slot(const void *p)
+{
+    return (uint32_t)(((uintptr_t)p >> 4) * 0x9e3779b1u) % PROFILE_SAMPLES;
+}
+
+/* Record block p, n bytes, as a sample: its stack (captured here, with no
+ * lock held: the unwinder may allocate) and its weight, the bytes it stands
+ * for (n divided by its chance of being sampled). */
+static void profile_record(void *p, size_t n)
+{
+    /* The unwinder's own allocations (libgcc is loaded at its first use)
+     * are not sampled: unwinding from inside it aborts. */
+    static PER_THREAD bool unwinding;
+    if (unwinding)
+        return;
+    void *frame[PROFILE_FRAMES];
+    unwinding = true;
+    int depth = os_backtrace(frame, PROFILE_FRAMES);
+    unwinding = false;
+    int first = 0; /* Bimp's own frames (malloc, sampling) are not kept */
+    while (first < depth && os_object_of(frame[first]) == os_object_of((void *)&profile_record))
+        first++;
+    depth -= first;
+    memmove(frame, frame + first, (size_t)(depth > 0 ? depth : 0) * sizeof *frame);
+    if (depth <= 0)
+        return;
+    size_t weight = (size_t)((double)(n ? n : 1) / sampled_share((double)(n ? n : 1) / (double)profile_rate));
+    lock(&prof.lock);
+    if (!prof.stacks) {
+        prof.stacks = os_map(PROFILE_STACKS * sizeof *prof.stacks, os_page_size());
+        prof.samples = os_map(PROFILE_SAMPLES * sizeof *prof.samples, os_page_size());
+    }
+    uint32_t s = prof.stacks && prof.samples ? stack_index(frame, depth) : PROFILE_STACKS;
+    uint32_t i = sample_slot(p), k = 0;
+    while (s < PROFILE_STACKS && prof.samples[i].p && k++ < PROFILE_SAMPLES)
+        i = (i + 1) % PROFILE_SAMPLES;
+    if (s == PROFILE_STACKS || k >= PROFILE_SAMPLES) {
+        prof.dropped++;
+    } else {
+        prof.samples[i].p = p;
+        prof.samples[i].stack = s;
+        prof.samples[i].weight = weight;
+        prof.stacks[s].live_bytes += weight;
+        prof.stacks[s].live_samples++;
+        fetch_or(&header_of(p)->info, B_SAMPLED);
+    }
+    unlock(&prof.lock);
+}
+
+/* Sampled block b is freed (below a top if `below`) or resized: the profile
+ * lets it go.  Returns its info without B_SAMPLED.  A block marked sampled
+ * that the profile does not hold had its header overwritten. */
+static uint32_t unsample(block *b, bool below)
+{
+    void *p = payload_of(b);
+    bool found = false;
+    lock(&prof.lock);
+    for (uint32_t i = sample_slot(p), k = 0; prof.samples && prof.samples[i].p && k < PROFILE_SAMPLES;
+         i = (i + 1) % PROFILE_SAMPLES, k++) {
+        if (prof.samples[i].p != p)
+            continue;
+        profile_stack *s = &prof.stacks[prof.samples[i].stack];
+        found = true;
+        s->live_bytes -= prof.samples[i].weight;
+        s->live_samples--;
+        if (below) {
+            s->below_bytes += prof.samples[i].weight;
+            s->below_samples++;
+        }
+        /* Take it out, and move back what follows it in its run (open addressing). */
+        uint32_t hole = i;
+        for (uint32_t j = (i + 1) % PROFILE_SAMPLES; prof.samples[j].p; j = (j + 1) % PROFILE_SAMPLES) {
+            uint32_t home = sample_slot(prof.samples[j].p);
+            if ((j > hole && (home <= hole || home > j)) || (j < hole && home <= hole && home > j)) {
+                prof.samples[hole] = prof.samples[j];
+                hole = j;
+            }
+        }
+        prof.samples[hole].p = NULL;
+        break;
+    }
+    unlock(&prof.lock);
+    if (!found)
+        corrupt(b, OVERWRITTEN_HEADER, NULL);
+    return fetch_and(&b->info, ~B_SAMPLED) & ~B_SAMPLED;
+}
+
+/* The allocation that crossed the countdown: a new interval, then the
+ * allocation itself, then (if the profile is on) its sample. */
+static NOINLINE void *alloc_sampled(size_t n)
+{
+    *my_countdown() = next_interval();
+    void *p = alloc_unsampled(n);
+    if (p && opt_profile)
+        profile_record(p, n);
+    return p;
+}
+
+/* A frame as people read it: `symbol+0xoffset (object)`, or the object
+ * and offset when the symbol is not exported.  `folded`: no spaces or ';'. */
+static void put_frame(text *t, void *pc, bool folded)
+{
+    const char *symbol, *object;
+    uintptr_t offset;
+    os_symbol(pc, &symbol, &object, &offset);
+    const char *base = object;
+    for (const char *c = object; *c; c++)
+        if (*c == '/')
+            base = c + 1;
+    put_str(t, symbol ? symbol : base);
+    put_str(t, "+0x");
+    put_uint(t, offset, 16, 0);
+    if (!folded && symbol) {
+        put_str(t, " (");
+        put_str(t, base);
+        put_str(t, ")");
+    }
+}
+
+/* The `top` stacks with the most bytes of `below` (or live) bytes, largest first. */
+static int top_stacks(uint32_t *out, int top, bool below)
+{
+    int n = 0;
+    for (uint32_t i = 0; prof.stacks && i < PROFILE_STACKS; i++) {
+        size_t v = below ? prof.stacks[i].below_bytes : prof.stacks[i].live_bytes;
+        if (!prof.stacks[i].depth || !v)
+            continue;
+        int at = n < top ? n++ : top;
+        while (at > 0) {
+            const profile_stack *o = &prof.stacks[out[at - 1]];
+            if ((below ? o->below_bytes : o->live_bytes) >= v)
+                break;
+            if (at < top)
+                out[at] = out[at - 1];
+            at--;
+        }
+        if (at < top)
+            out[at] = i;
+    }
+    return n;
+}
+
+static void profile_table(int fd, bool below)
+{
+    uint32_t top[10];
+    int n = top_stacks(top, 10, below);
+    size_t total = 0;
+    for (uint32_t i = 0; prof.stacks && i < PROFILE_STACKS; i++)
+        total += below ? prof.stacks[i].below_bytes : prof.stacks[i].live_bytes;
+    text t = { .len = 0 };
+    put_str(&t, below ? "bimp: freed below a top (where the program is not stack-shaped), by call stack: "
+                      : "bimp: live now (at exit: never freed), by call stack: ");
+    put_human(&t, total, true);
+    put_line_to(&t, fd);
+    for (int k = 0; k < n; k++) {
+        const profile_stack *s = &prof.stacks[top[k]];
+        size_t v = below ? s->below_bytes : s->live_bytes;
+        put_str(&t, "bimp:   ");
+        put_human(&t, v, true);
+        put_column(&t, 20);
+        put_uint(&t, total ? v * 100 / total : 0, 10, 3);
+        put_str(&t, "%  ");
+        for (int f = 0; f < (int)s->depth && f < 4; f++) {
+            put_str(&t, f ? " <- " : "");
+            put_frame(&t, s->frame[f], false);
+        }
+        put_line_to(&t, fd);
+    }
+}
+
+/* The text report: a header, the live bytes and the bytes freed below a
+ * top by call stack (the ten largest of each). */
+static void profile_dump(int fd)
+{
+    lock(&prof.lock);
+    text t = { .len = 0 };
+    put_str(&t, "bimp " BIMP_VERSION ": heap profile of ");
+    put_process(&t);
+    put_str(&t, ", one sample per ");
+    put_human(&t, profile_rate, true);
+    put_str(&t, " allocated on average");
+    if (prof.dropped) {
+        put_str(&t, ", ");
+        put_uint(&t, prof.dropped, 10, 0);
+        put_str(&t, " samples dropped (tables full)");
+    }
+    put_line_to(&t, fd);
+    profile_table(fd, false);
+    profile_table(fd, true);
+    unlock(&prof.lock);
+}
+
+/* Folded stacks, for flame graphs: `outermost;...;innermost bytes`, one
+ * line per stack with live bytes (or bytes freed below a top). */
+static void profile_folded(int fd, bool below)
+{
+    lock(&prof.lock);
+    for (uint32_t i = 0; prof.stacks && i < PROFILE_STACKS; i++) {
+        const profile_stack *s = &prof.stacks[i];
+        size_t v = below ? s->below_bytes : s->live_bytes;
+        if (!s->depth || !v)
+            continue;
+        text t = { .len = 0 };
+        for (int f = (int)s->depth - 1; f >= 0; f--) {
+            put_frame(&t, s->frame[f], true);
+            put_str(&t, f ? ";" : " ");
+        }
+        put_uint(&t, v, 10, 0);
+        put_line_to(&t, fd);
+    }
+    unlock(&prof.lock);
+}
+
+/* BIMP_PROFILE at exit: the text report to BIMP_PROFILE_FILE (%p: the pid)
+ * or stderr, and beside the file NAME.live.folded and NAME.below.folded. */
+static void profile_at_exit(void)
+{
+    if (!profile_file[0]) {
+        profile_dump(2);
+        return;
+    }
+    static const char *const suffix[3] = { "", ".live.folded", ".below.folded" };
+    for (int k = 0; k < 3; k++) {
+        text path = { .len = 0 };
+        expand_pid(&path, profile_file);
+        put_str(&path, suffix[k]);
+        path.buf[path.len < sizeof path.buf ? path.len : sizeof path.buf - 1] = 0;
+        int fd = os_create(path.buf);
+        if (fd < 0) {
+            text t = { .len = 0 };
+            put_str(&t, "bimp: cannot create ");
+            put_str(&t, path.buf);
+            put_line(&t);
+            continue;
+        }
+        if (k == 0)
+            profile_dump(fd);
+        else
+            profile_folded(fd, k == 2);
+        os_close(fd);
+    }
 }
 
 typedef enum { LIVE, FREED, INVALID } verdict;
@@ -2651,6 +3065,10 @@ static COLD void release_checked(void *p, const char *function)
     chunk *c = chunk_of(b);
     heap *h = my_heap();
     int saved = errno;
+    if (info & B_SAMPLED) {
+        bool below = !(info & B_HUGE) && load_relaxed(&c->owner) == h && !is_top(c, b, stride_of(info));
+        info = unsample(b, below);
+    }
     if (info & B_HUGE)
         huge_free(b, function);
     else if (load_relaxed(&c->owner) == h)
@@ -2665,7 +3083,7 @@ static ALWAYS_INLINE void release_in_chunk(void *p, const char *function)
 {
     block *b = header_of(p);
     uint32_t info = load_relaxed(&b->info);
-    if (UNLIKELY((info & (B_INUSE | B_REMOTE | B_HUGE)) != B_INUSE)) {
+    if (UNLIKELY((info & (B_INUSE | B_REMOTE | B_HUGE | B_SAMPLED)) != B_INUSE)) {
         release_checked(p, function);
         return;
     }
@@ -2780,6 +3198,8 @@ static void *resize(void *p, size_t n, const char *function)
         return NULL;
     }
     uint32_t info = load_relaxed(&b->info);
+    if (info & B_SAMPLED) /* the profile follows a block only until it is resized */
+        info = unsample(b, false);
     if (info & B_HUGE) {
         if (n > huge_threshold / 2) {
             void *q = huge_resize(b, n);
@@ -2976,11 +3396,8 @@ static void print_stats(int fd)
     gather(&st, true);
     text t = { .len = 0 };
     char remark[96];
-    put_str(&t, "bimp " BIMP_VERSION ": statistics of pid ");
-    put_uint(&t, (unsigned long long)os_pid(), 10, 0);
-    put_str(&t, " (");
-    put_str(&t, os_program_name());
-    put_str(&t, ")");
+    put_str(&t, "bimp " BIMP_VERSION ": statistics of ");
+    put_process(&t);
     put_line_to(&t, fd);
     stat_line(&t, fd, "allocations", st.allocations, SIZE_MAX, NULL);
     stat_line(&t, fd, "  pushed on a top", st.bumped, SIZE_MAX, NULL);
@@ -3114,15 +3531,7 @@ static void show_stats(void)
     int fd = 2;
     if (stats_file[0]) {
         text path = { .len = 0 };
-        for (const char *c = stats_file; *c; c++) {
-            if (c[0] == '%' && c[1] == 'p') {
-                put_uint(&path, (unsigned long long)os_pid(), 10, 0);
-                c++;
-            } else {
-                char one[2] = { *c, 0 };
-                put_str(&path, one);
-            }
-        }
+        expand_pid(&path, stats_file);
         path.buf[path.len < sizeof path.buf ? path.len : sizeof path.buf - 1] = 0;
         if ((fd = os_create(path.buf)) < 0) {
             text t = { .len = 0 };
@@ -3154,6 +3563,8 @@ static DESTRUCTOR void show_stats_at_exit(void)
 {
     if (opt_show_stats)
         show_stats();
+    if (opt_profile)
+        profile_at_exit();
 }
 
 /* Give back the whole pages inside h's large free blocks; true if any. */
@@ -3452,6 +3863,20 @@ EXPORT void bimp_print_stats(int fd)
 {
     int saved = errno;
     print_stats(fd);
+    errno = saved;
+}
+
+EXPORT void bimp_profile_dump(int fd)
+{
+    int saved = errno;
+    profile_dump(fd);
+    errno = saved;
+}
+
+EXPORT void bimp_profile_folded(int fd, int below)
+{
+    int saved = errno;
+    profile_folded(fd, below != 0);
     errno = saved;
 }
 

@@ -71,6 +71,14 @@ int bimp_stats(struct bimp_stats *stats);
 /* Write the statistics, in a form meant for people, to file descriptor fd. */
 void bimp_print_stats(int fd);
 
+/* The heap profile (BIMP_PROFILE=1): the bytes still live and the bytes
+ * freed below a top, by call stack.  bimp_profile_dump writes the report
+ * meant for people to fd; bimp_profile_folded writes folded stacks for
+ * flame-graph tools (`frame;frame;frame bytes` per line, outermost first):
+ * live bytes, or with `below` non-zero the bytes freed below a top. */
+void bimp_profile_dump(int fd);
+void bimp_profile_folded(int fd, int below);
+
 /* The prefixed library, libbimp-prefixed.so (`pkg-config bimp-prefixed`),
  * leaves the C library's malloc in place and offers Bimp beside it under
  * these names; its blocks must be freed with bimp_free.  (libbimp.so defines

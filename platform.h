@@ -57,6 +57,15 @@ uint64_t os_now_ms(void);
  * secret); called once. */
 uint64_t os_random(void);
 
+/* The heap profile's view of code: up to `max` return addresses of the
+ * calling thread's stack, innermost first (may allocate the first time);
+ * the base address of the loaded object that holds pc; pc's symbol (NULL
+ * if none is known), the object's file name, and pc's offset from the
+ * symbol (else from the object). */
+int os_backtrace(void **frame, int max);
+void *os_object_of(const void *pc);
+void os_symbol(const void *pc, const char **symbol, const char **object, uintptr_t *offset);
+
 /* Let another thread run. */
 void os_yield(void);
 

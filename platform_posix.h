@@ -5,7 +5,9 @@
 #ifndef BIMP_PLATFORM_POSIX_H
 #define BIMP_PLATFORM_POSIX_H
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -69,6 +71,31 @@ void os_write(int fd, const char *msg, size_t len)
             len -= (size_t)n;
         }
     }
+}
+
+int os_backtrace(void **frame, int max)
+{
+    return backtrace(frame, max);
+}
+
+void *os_object_of(const void *pc)
+{
+    Dl_info info;
+    return dladdr(pc, &info) ? info.dli_fbase : NULL;
+}
+
+void os_symbol(const void *pc, const char **symbol, const char **object, uintptr_t *offset)
+{
+    Dl_info info;
+    if (!dladdr(pc, &info)) {
+        *symbol = NULL;
+        *object = "?";
+        *offset = (uintptr_t)pc;
+        return;
+    }
+    *symbol = info.dli_sname;
+    *object = info.dli_fname && info.dli_fname[0] ? info.dli_fname : "?";
+    *offset = (uintptr_t)pc - (uintptr_t)(info.dli_sname ? info.dli_saddr : info.dli_fbase);
 }
 
 long os_pid(void)
