@@ -851,8 +851,14 @@ static size_t opt_verbose, opt_show_stats;
 static size_t opt_profile, profile_rate = (size_t)512 << 10;
 static char profile_file[OPTION_TEXT_MAX];
 /* Requests above this many bytes get a mapping of their own; at most half a
- * chunk, so a chunk holds two, and never below SMALL_MAX. */
+ * chunk, so a chunk holds two, and never below SMALL_MAX (set_huge_threshold
+ * keeps both, wherever the value comes from). */
 static size_t huge_threshold = HUGE_THRESHOLD_MAX;
+
+static void set_huge_threshold(size_t bytes)
+{
+    huge_threshold = bytes < SMALL_MAX ? SMALL_MAX : bytes > HUGE_THRESHOLD_MAX ? HUGE_THRESHOLD_MAX : bytes;
+}
 /* Bytes of free chunks kept with their pages at most, and for how long.
  * Unless the program or the environment sets the threshold, the pool may
  * keep more (POOL_KEEP_SHARE), as glibc's threshold is dynamic until set. */
@@ -1018,6 +1024,7 @@ static void read_options(void)
                 *o->set = true;
         }
     }
+    set_huge_threshold(huge_threshold); /* BIMP_MMAP_THRESHOLD's floor */
     store_relaxed(&g.options_read, ready);
 }
 
@@ -2594,8 +2601,7 @@ static void *alloc_slow(size_t n, size_t align)
     if (UNLIKELY(!load_relaxed(&g.options_read)))
         take_options();
     bool aligned = align > GRANULE;
-    if ((n > huge_threshold && n > SMALL_MAX) ||
-        (aligned && (align > CHUNK / 8 || n + align > huge_threshold)))
+    if (n > huge_threshold || (aligned && (align > CHUNK / 8 || n + align > huge_threshold)))
         return huge_alloc(n, align, false, false);
     size_t stride = stride_for(n);
     heap *h = usable_heap();
@@ -3153,7 +3159,7 @@ static bool resize_in_place(block *b, size_t n)
 {
     uint32_t info = load_relaxed(&b->info);
     size_t old = stride_of(info);
-    if (n > huge_threshold && n > SMALL_MAX)
+    if (n > huge_threshold)
         return false;
     size_t stride = stride_for(n);
     chunk *c = chunk_of(b);
@@ -3239,7 +3245,7 @@ static void *alloc_aligned(size_t align, size_t n)
  * malloc switched to, whose end then was end_then. */
 static void *alloc_zeroed(size_t n)
 {
-    if (n > huge_threshold && n > SMALL_MAX)
+    if (n > huge_threshold)
         return huge_alloc(n, GRANULE, true, false);
     heap *h = my_heap();
     chunk *cur = h->cur;
@@ -3898,7 +3904,7 @@ EXPORT int API(mallopt)(int param, int value)
         return (size_t)value <= 160; /* glibc's MAX_FAST_SIZE on 64-bit */
     case M_MMAP_THRESHOLD: /* above Bimp's maximum: the maximum; negative: ignored */
         if (value >= 0)
-            huge_threshold = (size_t)value < HUGE_THRESHOLD_MAX ? (size_t)value : HUGE_THRESHOLD_MAX;
+            set_huge_threshold((size_t)value);
         return 1;
     case M_TRIM_THRESHOLD: /* negative: as glibc, a threshold never reached */
         pool_keep_bytes = value < 0 ? SIZE_MAX : (size_t)value;

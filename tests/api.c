@@ -441,6 +441,22 @@ GROUP(mallinfo_and_mallopt)
     CHECK(mallinfo2().hblks == before.hblks + 1);
     free(mid);
     CHECK(mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1);
+    /* A threshold of 0 is taken as SMALL_MAX, for every way of allocating:
+     * no request of 1 KiB or less gets a mapping, larger ones do. */
+    CHECK(mallopt(M_MMAP_THRESHOLD, 0) == 1);
+    char *small = malloc(16), *after = malloc(16);
+    size_t hblks = mallinfo2().hblks;
+    char *grown = realloc(small, 100); /* not the top: moves */
+    char *m = malloc(100), *z = calloc(100, 1);
+    CHECK(grown && m && z && mallinfo2().hblks == hblks);
+    char *big2 = malloc(2000);
+    CHECK(big2 && mallinfo2().hblks == hblks + 1);
+    free(big2);
+    free(z);
+    free(m);
+    free(grown);
+    free(after);
+    CHECK(mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1);
     CHECK(mallopt(M_TRIM_THRESHOLD, 1 << 20) == 1);
     /* glibc's answers for the parameters Bimp has no use for: accepted. */
     int accepted[] = { -8 /* M_ARENA_MAX */, -7 /* M_ARENA_TEST */, -6 /* M_PERTURB */,
