@@ -101,27 +101,39 @@
 #define CONSTRUCTOR __attribute__((constructor))
 #define DESTRUCTOR __attribute__((destructor))
 #define TLS_INITIAL_EXEC __thread __attribute__((tls_model("initial-exec")))
-/* A variable of each thread; a plain one in the single-threaded build. */
+/* The threading layer: the single-threaded build (BIMP_SINGLE_THREADED)
+ * turns atomics into plain operations and per-thread variables into plain
+ * ones, here and in the lock and heap-of-the-thread definitions below; the
+ * rest of the core tests THREADED, a constant, and has no #ifdef of it. */
 #ifdef BIMP_SINGLE_THREADED
+#define THREADED 0
 #define PER_THREAD
-#else
-#define PER_THREAD TLS_INITIAL_EXEC
-#endif
-
-/* Atomics, or plain variables in the single-threaded build. */
-#ifdef BIMP_SINGLE_THREADED
 #define ATOMIC(T) T
 #define load_relaxed(p) (*(p))
+#define load_acquire(p) (*(p))
 #define store_relaxed(p, v) (*(p) = (v))
+#define store_release(p, v) (*(p) = (v))
+#define exchange_acquire(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) = (v); old_; })
+/* compare_exchange(p, &expected, desired): true and *p = desired if *p was
+ * expected, else false and expected = *p. */
+#define compare_exchange(p, e, d) \
+    ({ bool ok_ = *(p) == *(e); if (ok_) *(p) = (d); else *(e) = *(p); ok_; })
 #define fetch_or(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) |= (v); old_; })
 #define fetch_add(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) += (v); old_; })
 #define fetch_sub(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) -= (v); old_; })
 #define fetch_and(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) &= (v); old_; })
 #else
 #include <stdatomic.h>
+#define THREADED 1
+#define PER_THREAD TLS_INITIAL_EXEC
 #define ATOMIC(T) _Atomic(T)
 #define load_relaxed(p) atomic_load_explicit(p, memory_order_relaxed)
+#define load_acquire(p) atomic_load_explicit(p, memory_order_acquire)
 #define store_relaxed(p, v) atomic_store_explicit(p, v, memory_order_relaxed)
+#define store_release(p, v) atomic_store_explicit(p, v, memory_order_release)
+#define exchange_acquire(p, v) atomic_exchange_explicit(p, v, memory_order_acquire)
+#define compare_exchange(p, e, d) \
+    atomic_compare_exchange_weak_explicit(p, e, d, memory_order_acq_rel, memory_order_relaxed)
 #define fetch_or(p, v) atomic_fetch_or_explicit(p, v, memory_order_acq_rel)
 #define fetch_add(p, v) atomic_fetch_add_explicit(p, v, memory_order_relaxed)
 #define fetch_sub(p, v) atomic_fetch_sub_explicit(p, v, memory_order_relaxed)
@@ -134,11 +146,6 @@
 #define count(x, v) ((x) += (v))
 #define peek(x) (*(volatile __typeof__(x) *)&(x))
 #define NO_THREAD_SANITIZER __attribute__((no_sanitize("thread")))
-#ifdef BIMP_SINGLE_THREADED
-#define load_acquire(p) (*(p))
-#else
-#define load_acquire(p) atomic_load_explicit(p, memory_order_acquire)
-#endif
 
 /* ======================================================================== */
 /* Block and chunk layout                                                   */
@@ -432,6 +439,7 @@ static inline uint32_t info_make(size_t stride, uint32_t flags)
 
 #ifdef BIMP_SINGLE_THREADED
 typedef int lock_t;
+static const int locks_held = 0;
 static inline void lock(lock_t *l) { (void)l; }
 static inline void unlock(lock_t *l) { (void)l; }
 #else
@@ -1035,9 +1043,8 @@ static void print_options(void)
     put_uint(&t, GRANULE, 10, 0);
     put_str(&t, ", chunk ");
     put_human(&t, CHUNK, true);
-#ifdef BIMP_SINGLE_THREADED
-    put_str(&t, ", single-threaded");
-#endif
+    if (!THREADED)
+        put_str(&t, ", single-threaded");
 #ifdef BIMP_SET_ERRNO
     put_str(&t, ", BIMP_SET_ERRNO");
 #endif
@@ -1098,11 +1105,7 @@ static unsigned unit_kind(uintptr_t a)
     uintptr_t u = a >> BIMP_CHUNK_SHIFT;
     if (u >> LEAF_BITS >= ROOT_SIZE)
         return U_NONE;
-#ifdef BIMP_SINGLE_THREADED
-    uint8_t *leaf = unit_map[u >> LEAF_BITS];
-#else
-    ATOMIC(uint8_t) *leaf = atomic_load_explicit(&unit_map[u >> LEAF_BITS], memory_order_acquire);
-#endif
+    ATOMIC(uint8_t) *leaf = load_acquire(&unit_map[u >> LEAF_BITS]);
     return leaf ? load_relaxed(&leaf[u & (((uintptr_t)1 << LEAF_BITS) - 1)]) : U_NONE;
 }
 
@@ -1121,11 +1124,7 @@ static bool mark_units(void *p, size_t len, unsigned kind)
                 unlock(&unit_map_lock);
                 return false;
             }
-#ifdef BIMP_SINGLE_THREADED
-            unit_map[u >> LEAF_BITS] = leaf;
-#else
-            atomic_store_explicit(&unit_map[u >> LEAF_BITS], leaf, memory_order_release);
-#endif
+            store_release(&unit_map[u >> LEAF_BITS], leaf);
             unlock(&unit_map_lock);
         }
         uint8_t tag = (uint8_t)(kind == U_HUGE_START && u != first ? U_HUGE : kind);
@@ -1879,12 +1878,7 @@ static void drain(heap *h)
 {
     if (!load_relaxed(&h->inbox))
         return;
-#ifndef BIMP_SINGLE_THREADED
-    block *b = atomic_exchange_explicit(&h->inbox, NULL, memory_order_acquire);
-#else
-    block *b = h->inbox;
-    h->inbox = NULL;
-#endif
+    block *b = exchange_acquire(&h->inbox, NULL);
     while (b) {
         block *next = *link_of(b); /* the links of free_remote's batches */
         free_local(h, chunk_of(b), remote_block(h, b), load_relaxed(&b->info), "free");
@@ -2330,7 +2324,6 @@ static void *huge_resize(block *b, size_t n)
 /* Core: threads and heaps                                                  */
 /* ======================================================================== */
 
-#ifndef BIMP_SINGLE_THREADED
 static void orphan_heap(heap *h)
 {
     lock(&h->lock);
@@ -2414,19 +2407,12 @@ static void after_fork_child(void)
     else
         every_lock(unlock_after_fork);
 }
-#endif
 
 static void register_heap(heap *h)
 {
-#ifdef BIMP_SINGLE_THREADED
-    h->next_all = g.all_heaps;
-    g.all_heaps = h;
-#else
     h->next_all = load_relaxed(&g.all_heaps);
-    while (!atomic_compare_exchange_weak_explicit(&g.all_heaps, &h->next_all, h,
-                                                  memory_order_release, memory_order_relaxed))
+    while (!compare_exchange(&g.all_heaps, &h->next_all, h))
         ;
-#endif
 }
 
 /* Options are read once the environment exists: at the first allocation,
@@ -2452,11 +2438,7 @@ static void initialise(void)
         g.initialised = true;
         os_page_size();
         link_secret = (uintptr_t)os_random(); /* before any block is binned */
-#ifdef BIMP_SINGLE_THREADED
-        register_heap(&the_heap);
-#else
-        register_heap(&late_heap);
-#endif
+        register_heap(THREADED ? &late_heap : my_heap()); /* the_heap, single-threaded */
     }
     unlock(&g.lock);
     take_options();
@@ -2486,16 +2468,19 @@ static heap *attach_heap(void)
         register_heap(h);
     }
     set_my_heap(h);
-#ifndef BIMP_SINGLE_THREADED
-    int expected = 0;
-    if (atomic_compare_exchange_strong(&g.threads_ready, &expected, 1)) {
-        os_thread_init(on_thread_exit, before_fork, after_fork_parent, after_fork_child);
-        store_relaxed(&g.threads_ready, 2);
+    if (THREADED) {
+        int expected = 0;
+        bool first;
+        while (!(first = compare_exchange(&g.threads_ready, &expected, 1)) && expected == 0)
+            ; /* a weak compare-exchange may fail spuriously */
+        if (first) { /* the first thread sets the hooks up; the others wait for them */
+            os_thread_init(on_thread_exit, before_fork, after_fork_parent, after_fork_child);
+            store_relaxed(&g.threads_ready, 2);
+        }
+        while (load_relaxed(&g.threads_ready) != 2)
+            os_yield();
+        os_thread_arm(h);
     }
-    while (load_relaxed(&g.threads_ready) != 2)
-        os_yield();
-    os_thread_arm(h);
-#endif
     return h;
 }
 
@@ -2508,10 +2493,8 @@ static heap *usable_heap(void)
         return attach_heap();
     if (h == &exited_heap)
         return NULL;
-#ifdef BIMP_SINGLE_THREADED
-    if (!g.initialised)
+    if (!THREADED && !g.initialised)
         initialise();
-#endif
     return h;
 }
 
@@ -2538,13 +2521,10 @@ static void send_remote(heap *owner, block *first, block *last)
         }
         unlock(&owner->lock);
     }
-#ifndef BIMP_SINGLE_THREADED
     block **link = link_of(last);
     *link = load_relaxed(&owner->inbox);
-    while (!atomic_compare_exchange_weak_explicit(&owner->inbox, link, first, memory_order_release,
-                                                  memory_order_relaxed))
+    while (!compare_exchange(&owner->inbox, link, first))
         ;
-#endif
 }
 
 /* Send h's batch of remote frees. */
