@@ -294,11 +294,15 @@ typedef struct chunk {
 /* A chunk whose free tail is at least this large is worth resuming. */
 #define RESUME_MIN (CHUNK / 4)
 
-/* Bins.  Strides up to SMALL_MAX have one bin each (exact fit); above, four
- * bins share each doubling, up to the largest stride a chunk holds. */
-#define SMALL_MAX ((size_t)1024)
+/* Bins.  Strides up to SMALL_MAX have one bin each (exact fit); above,
+ * MEDIUM_SPLIT bins share each doubling, up to the largest stride a chunk
+ * holds.  Every bin constant is derived from these three. */
+#define SMALL_SHIFT 10
+#define SMALL_MAX ((size_t)1 << SMALL_SHIFT)
+#define MEDIUM_SPLIT_SHIFT 2 /* four bins per doubling */
+#define MEDIUM_SPLIT (1u << MEDIUM_SPLIT_SHIFT)
 #define SMALL_BINS (SMALL_MAX / GRANULE + 1)
-#define MEDIUM_BINS ((BIMP_CHUNK_SHIFT - 10 + 1) * 4)
+#define MEDIUM_BINS ((BIMP_CHUNK_SHIFT - SMALL_SHIFT + 1) * MEDIUM_SPLIT)
 #define NBINS (SMALL_BINS + MEDIUM_BINS)
 #define BITMAP_WORDS ((NBINS + 63) / 64)
 
@@ -311,12 +315,19 @@ typedef struct chunk {
 #define QUICK_CAP 16 /* phase: unbounded, 1.8x the time (its nodes end up scattered) */
 _Static_assert(QUICK_MAX <= SMALL_MAX, "unmerged blocks are counted per small bin (on_bin)");
 
+/* The small bin of an exact stride (stride <= SMALL_MAX). */
+static inline unsigned small_bin(size_t stride)
+{
+    return (unsigned)(stride / GRANULE);
+}
+
 static inline unsigned bin_of(size_t stride)
 {
     if (stride <= SMALL_MAX)
-        return (unsigned)(stride / GRANULE);
+        return small_bin(stride);
     unsigned log = 63 - (unsigned)__builtin_clzll(stride);
-    return (unsigned)(SMALL_BINS + (log - 10) * 4 + ((stride >> (log - 2)) & 3));
+    return (unsigned)(SMALL_BINS + (log - SMALL_SHIFT) * MEDIUM_SPLIT +
+                      ((stride >> (log - MEDIUM_SPLIT_SHIFT)) & (MEDIUM_SPLIT - 1)));
 }
 
 /* info keeps stride / GRANULE above the flags: with GRANULE at least
@@ -550,6 +561,22 @@ static inline void set_cur(heap *h, chunk *c)
 }
 #endif
 
+/* The bitmap of non-empty bins: bit i of h->nonempty says bins[i] has a block. */
+static inline void mark_bin(heap *h, unsigned i)
+{
+    h->nonempty[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static inline void unmark_bin(heap *h, unsigned i)
+{
+    h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
+}
+
+static inline bool bin_marked(heap *h, unsigned i)
+{
+    return (h->nonempty[i / 64] >> (i % 64)) & 1;
+}
+
 /* The first non-empty bin at or above i, or NBINS. */
 static inline unsigned next_bin(heap *h, unsigned i)
 {
@@ -575,7 +602,7 @@ static inline unsigned probe_of(size_t stride)
     /* stride <= SMALL_MAX ? stride / GRANULE : MEDIUM_PROBE, as a mask that
      * the compiler cannot turn back into a branch */
     _Static_assert(MEDIUM_PROBE == 0, "the mask makes MEDIUM_PROBE");
-    return (unsigned)(stride / GRANULE) & -(unsigned)(stride <= SMALL_MAX);
+    return small_bin(stride) & -(unsigned)(stride <= SMALL_MAX);
 }
 
 /* Process-wide state; everything but the atomics is guarded by `lock`. */
@@ -824,7 +851,7 @@ static void check_heap(heap *h)
     REQUIRE(!h->bins[MEDIUM_PROBE] == (next_bin(h, SMALL_BINS) == NBINS), "medium probe",
             h->bins[MEDIUM_PROBE]);
     for (unsigned i = MEDIUM_PROBE + 1; i < NBINS; i++) {
-        bool bit = (h->nonempty[i / 64] >> (i % 64)) & 1;
+        bool bit = bin_marked(h, i);
         REQUIRE(bit == (h->bins[i] != NULL), "bin bitmap", h->bins[i]);
         for (block *b = h->bins[i]; b; b = follow(b, next_of(b))) {
             uint32_t info = load_relaxed(&b->info);
@@ -1487,7 +1514,7 @@ static void bin_block(heap *h, block *b, size_t stride)
     if (head)
         set_link(&links_of(head)->prev, b);
     h->bins[i] = b;
-    h->nonempty[i / 64] |= (uint64_t)1 << (i % 64);
+    mark_bin(h, i);
     if (i >= SMALL_BINS)
         h->bins[MEDIUM_PROBE] = b;
     else
@@ -1524,7 +1551,7 @@ static void unbin(heap *h, block *b)
     } else {
         h->bins[i] = next;
         if (!next) {
-            h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
+            unmark_bin(h, i);
             if (i >= SMALL_BINS && next_bin(h, SMALL_BINS) == NBINS)
                 h->bins[MEDIUM_PROBE] = NULL;
         }
@@ -1636,14 +1663,14 @@ static void *take_binned(heap *h, size_t stride)
 /* The fast path's exact fit: the head of a small bin. */
 static ALWAYS_INLINE void *take_exact(heap *h, block *b, size_t stride)
 {
-    unsigned i = (unsigned)(stride / GRANULE);
+    unsigned i = small_bin(stride);
     if (UNLIKELY(load_relaxed(&b->info) != info_make(stride, B_BINNED)))
         corrupt(b, OVERWRITTEN_FREE, "malloc");
     block *next = follow(b, next_of(b));
     h->bins[i] = next; /* next's prev link is stale now, and unused while it heads the bin */
     h->on_bin[i]--;
     if (!next)
-        h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
+        unmark_bin(h, i);
     count(h->binned, -stride);
     store_relaxed(&b->info, info_make(stride, B_INUSE));
     after(b, stride)->prev &= ~PREV_FREE; /* a free block is never the top */
@@ -1785,7 +1812,7 @@ static void free_below(heap *h, block *b, size_t stride)
 {
     count(h->n.below, 1);
     count(h->n.below_bytes, stride);
-    if (stride <= QUICK_MAX && h->on_bin[stride / GRANULE] < QUICK_CAP) {
+    if (stride <= QUICK_MAX && h->on_bin[small_bin(stride)] < QUICK_CAP) {
         bin_block(h, b, stride);
         after(b, stride)->prev |= PREV_FREE;
         count(h->unmerged, stride);
