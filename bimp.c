@@ -83,12 +83,6 @@
 #define DEBUG_CHECKS 0
 #endif
 
-/* BIMP_PREFIX: name the entry points bimp_malloc, bimp_free, ... */
-#ifdef BIMP_PREFIX
-#define API(name) bimp_##name
-#else
-#define API(name) name
-#endif
 
 /* Compiler specifics, in one place. */
 #define EXPORT __attribute__((visibility("default")))
@@ -810,10 +804,10 @@ static size_t check_chunk(chunk *c)
         REQUIRE(!(free && prev_free) || stride <= QUICK_MAX || prev_stride <= QUICK_MAX,
                 "two large free neighbours", b);
         if (free && b != h->hole) {
-            block *next = follow(b, next_of(b)), *prev;
+            block *next = follow(b, next_of(b)), *on_bin_before;
             REQUIRE(h->bins[bin_of(stride)] == b ||
-                        ((prev = follow(b, prev_of(b))) && next_of(prev) == b &&
-                         bin_of(stride_of(prev->info)) == bin_of(stride)),
+                        ((on_bin_before = follow(b, prev_of(b))) && next_of(on_bin_before) == b &&
+                         bin_of(stride_of(on_bin_before->info)) == bin_of(stride)),
                     "binned block on the bin of its class", b);
             REQUIRE(!next || prev_of(next) == b, "bin links", b);
         }
@@ -1913,7 +1907,7 @@ static void drain(heap *h)
     }
 }
 
-/* h's current chunk cannot hold `need` bytes: make a chunk that can current. */
+/* h's current chunk cannot hold `need` bytes: make current a chunk that can hold them. */
 static chunk *switch_chunk(heap *h, size_t need)
 {
     chunk *c = h->resume;
@@ -2594,7 +2588,6 @@ static NOINLINE void free_remote(chunk *c, block *b, const char *function)
 }
 
 /* ======================================================================== */
-/* ======================================================================== */
 /* Core: allocation and release                                             */
 /* ======================================================================== */
 
@@ -3003,9 +2996,9 @@ static void profile_at_exit(void)
     }
 }
 
-typedef enum { LIVE, FREED, INVALID } verdict;
+typedef enum { LIVE, FREED, INVALID } pointer_kind; /* what examine() finds a pointer to be */
 
-static verdict examine_huge(block *b)
+static pointer_kind examine_huge(block *b)
 {
     uint32_t info = load_relaxed(&b->info);
     if (!(info & B_HUGE))
@@ -3019,7 +3012,7 @@ static verdict examine_huge(block *b)
 
 /* What p is to Bimp: a live block, a freed one, or not one of Bimp's,
  * judged without reading memory that Bimp does not own. */
-static verdict examine(void *p)
+static pointer_kind examine(void *p)
 {
     uintptr_t a = (uintptr_t)p;
     if ((a & (GRANULE - 1)) || a < CHUNK)
@@ -3056,7 +3049,7 @@ static verdict examine(void *p)
  * block, "invalid pointer" for anything that never was one of Bimp's. */
 static block *checked(void *p, const char *freed_what, const char *function)
 {
-    verdict v = examine(p);
+    pointer_kind v = examine(p);
     if (v == FREED)
         fatal(freed_what, p, function);
     if (v == INVALID) {
@@ -3627,8 +3620,36 @@ static bool trim(void)
     return released;
 }
 
+/* ======================================================================== */
 /* Public API                                                               */
 /* ======================================================================== */
+
+/* The entry points are written under the C library's names below; the
+ * prefixed library (BIMP_PREFIX) renames them here, in one place, to
+ * bimp_malloc, bimp_free, ... (declared in bimp.h), and replaces nothing. */
+#ifdef BIMP_PREFIX
+#define aligned_alloc bimp_aligned_alloc
+#define calloc bimp_calloc
+#define cfree bimp_cfree
+#define free bimp_free
+#define free_aligned_sized bimp_free_aligned_sized
+#define free_sized bimp_free_sized
+#define mallinfo bimp_mallinfo
+#define mallinfo2 bimp_mallinfo2
+#define malloc bimp_malloc
+#define malloc_info bimp_malloc_info
+#define malloc_stats bimp_malloc_stats
+#define malloc_trim bimp_malloc_trim
+#define malloc_usable_size bimp_malloc_usable_size
+#define mallopt bimp_mallopt
+#define memalign bimp_memalign
+#define posix_memalign bimp_posix_memalign
+#define pvalloc bimp_pvalloc
+#define realloc bimp_realloc
+#define reallocarray bimp_reallocarray
+#define reallocf bimp_reallocf
+#define valloc bimp_valloc
+#endif
 
 /* glibc's struct mallinfo2 and mallinfo, field for field, and its mallopt
  * parameter numbers: the core includes no libc-specific header. */
@@ -3640,34 +3661,34 @@ struct mallinfo {
 };
 enum { M_MXFAST = 1, M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3 };
 
-EXPORT void *API(malloc)(size_t n)
+EXPORT void *malloc(size_t n)
 {
     return alloc(n);
 }
 
-EXPORT void API(free)(void *p)
+EXPORT void free(void *p)
 {
     release(p, "free");
 }
 
-EXPORT void API(cfree)(void *p)
+EXPORT void cfree(void *p)
 {
     release(p, "cfree");
 }
 
-EXPORT void API(free_sized)(void *p, size_t size)
+EXPORT void free_sized(void *p, size_t size)
 {
     if (p)
         release_sized(p, 0, size, "free_sized");
 }
 
-EXPORT void API(free_aligned_sized)(void *p, size_t align, size_t size)
+EXPORT void free_aligned_sized(void *p, size_t align, size_t size)
 {
     if (p)
         release_sized(p, align, size, "free_aligned_sized");
 }
 
-EXPORT void *API(calloc)(size_t count, size_t size)
+EXPORT void *calloc(size_t count, size_t size)
 {
     size_t n;
     if (mul_overflows(count, size, &n) || n > PTRDIFF_MAX) {
@@ -3677,7 +3698,7 @@ EXPORT void *API(calloc)(size_t count, size_t size)
     return alloc_zeroed(n);
 }
 
-EXPORT void *API(realloc)(void *p, size_t n)
+EXPORT void *realloc(void *p, size_t n)
 {
     if (!p)
         return alloc(n);
@@ -3688,17 +3709,17 @@ EXPORT void *API(realloc)(void *p, size_t n)
     return resize(p, n, "realloc");
 }
 
-EXPORT void *API(reallocarray)(void *p, size_t count, size_t size)
+EXPORT void *reallocarray(void *p, size_t count, size_t size)
 {
     size_t n;
     if (mul_overflows(count, size, &n)) {
         errno = ENOMEM;
         return NULL;
     }
-    return API(realloc)(p, n);
+    return realloc(p, n);
 }
 
-EXPORT void *API(reallocf)(void *p, size_t n)
+EXPORT void *reallocf(void *p, size_t n)
 {
     if (!p)
         return alloc(n);
@@ -3712,19 +3733,19 @@ EXPORT void *API(reallocf)(void *p, size_t n)
     return q;
 }
 
-EXPORT size_t API(malloc_usable_size)(void *p)
+EXPORT size_t malloc_usable_size(void *p)
 {
     return p ? usable_size(live_block(p, "malloc_usable_size")) : 0;
 }
 
-EXPORT void *API(memalign)(size_t align, size_t n)
+EXPORT void *memalign(size_t align, size_t n)
 {
     return alloc_aligned(align, n);
 }
 
 /* C17/C23 and glibc 2.38: an alignment that is not a power of two is
  * EINVAL (memalign keeps rounding it up). */
-EXPORT void *API(aligned_alloc)(size_t align, size_t n)
+EXPORT void *aligned_alloc(size_t align, size_t n)
 {
     if (align == 0 || (align & (align - 1))) {
         errno = EINVAL;
@@ -3735,7 +3756,7 @@ EXPORT void *API(aligned_alloc)(size_t align, size_t n)
 
 /* As glibc: EINVAL leaves errno alone (unless BIMP_SET_ERRNO); out of
  * memory sets it to ENOMEM, as every failed allocation does. */
-EXPORT int API(posix_memalign)(void **out, size_t align, size_t n)
+EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
     if (align < sizeof(void *) || (align & (align - 1))) {
         if (SET_ERRNO_ALWAYS)
@@ -3751,12 +3772,12 @@ EXPORT int API(posix_memalign)(void **out, size_t align, size_t n)
     return 0;
 }
 
-EXPORT void *API(valloc)(size_t n)
+EXPORT void *valloc(size_t n)
 {
     return alloc_aligned(os_page_size(), n);
 }
 
-EXPORT void *API(pvalloc)(size_t n)
+EXPORT void *pvalloc(size_t n)
 {
     size_t page = os_page_size();
     if (n > PTRDIFF_MAX - page) {
@@ -3766,7 +3787,7 @@ EXPORT void *API(pvalloc)(size_t n)
     return alloc_aligned(page, n ? align_up(n, page) : page);
 }
 
-EXPORT int API(malloc_trim)(size_t pad)
+EXPORT int malloc_trim(size_t pad)
 {
     (void)pad;
     int saved = errno;
@@ -3775,7 +3796,7 @@ EXPORT int API(malloc_trim)(size_t pad)
     return released;
 }
 
-EXPORT struct mallinfo2 API(mallinfo2)(void)
+EXPORT struct mallinfo2 mallinfo2(void)
 {
     struct bimp_stats st;
     gather(&st, false);
@@ -3791,9 +3812,9 @@ EXPORT struct mallinfo2 API(mallinfo2)(void)
     return mi;
 }
 
-EXPORT struct mallinfo API(mallinfo)(void)
+EXPORT struct mallinfo mallinfo(void)
 {
-    struct mallinfo2 m = API(mallinfo2)();
+    struct mallinfo2 m = mallinfo2();
     struct mallinfo mi = {
         .arena = (int)m.arena, .ordblks = (int)m.ordblks, .hblks = (int)m.hblks,
         .hblkhd = (int)m.hblkhd, .uordblks = (int)m.uordblks, .fordblks = (int)m.fordblks,
@@ -3803,7 +3824,7 @@ EXPORT struct mallinfo API(mallinfo)(void)
 }
 
 /* glibc's shape, Bimp's numbers: the chunk heap is "Arena 0". */
-EXPORT void API(malloc_stats)(void)
+EXPORT void malloc_stats(void)
 {
     int saved = errno;
     struct bimp_stats st;
@@ -3833,9 +3854,9 @@ EXPORT void API(malloc_stats)(void)
 }
 
 /* glibc's XML shape, Bimp's numbers. */
-EXPORT int API(malloc_info)(int options, FILE *fp)
+EXPORT int malloc_info(int flags, FILE *fp)
 {
-    if (options != 0)
+    if (flags != 0)
         return EINVAL; /* as glibc: the error is the result, errno stays */
     struct bimp_stats st;
     gather(&st, false);
@@ -3904,7 +3925,7 @@ EXPORT void bimp_print_stats_json(int fd)
  * fastbin size above 160 (0).  Bimp honours the two thresholds; the
  * rest (fastbin size, arenas, top pad, mmap count, check action, perturb)
  * have no counterpart here and are accepted as glibc accepts them. */
-EXPORT int API(mallopt)(int param, int value)
+EXPORT int mallopt(int param, int value)
 {
     switch (param) {
     case M_MXFAST:
