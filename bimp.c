@@ -1101,9 +1101,8 @@ static void print_options(void)
 
 enum unit_kind { U_NONE, U_CHUNK, U_HUGE_START, U_HUGE, U_HUGE_FREED };
 
-#define ADDRESS_BITS 47
 #define LEAF_BITS 14
-#define ROOT_SIZE ((size_t)1 << (ADDRESS_BITS - BIMP_CHUNK_SHIFT - LEAF_BITS))
+#define ROOT_SIZE ((size_t)1 << (OS_ADDRESS_BITS - BIMP_CHUNK_SHIFT - LEAF_BITS))
 #define LOG2_GRANULE __builtin_ctz(BIMP_ALIGN)
 
 /* Root of leaves of one byte (enum unit_kind) per CHUNK-sized unit. */

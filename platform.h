@@ -43,7 +43,13 @@ void *os_heap_grow(void *expected_end, size_t size);
 /* Give back the last `size` bytes if the heap still ends at `expected_end`. */
 int os_heap_shrink(void *expected_end, size_t size);
 
-/* A lock for the core's rare paths.  Zeroed memory is an unlocked lock. */
+/* User-space addresses fit in this many bits on the platforms Bimp runs on
+ * (x86-64 and arm64 Linux with 4-level page tables, macOS): the core's
+ * address map covers them, and refuses memory above. */
+#define OS_ADDRESS_BITS 47
+
+/* A lock for the core's rare paths.  Zeroed memory is an unlocked lock; one
+ * 32-bit word is what a futex (Linux) and an os_unfair_lock (macOS) take. */
 typedef struct {
     unsigned int word;
 } os_lock;

@@ -25,29 +25,6 @@ size_t os_page_size(void)
     return page;
 }
 
-void *os_map(size_t size, size_t align)
-{
-    size_t page = os_page_size();
-    if (align <= page) {
-        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        return p == MAP_FAILED ? NULL : p;
-    }
-    /* Over-map, then cut the unaligned head and the tail away. */
-    if (size + align < size) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    char *raw = mmap(NULL, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED)
-        return NULL;
-    char *p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
-    if (p > raw)
-        munmap(raw, (size_t)(p - raw));
-    if (p + size < raw + size + align)
-        munmap(p + size, (size_t)(raw + size + align - (p + size)));
-    return p;
-}
-
 void *os_remap(void *p, size_t old_size, size_t new_size, size_t align)
 {
     void *q = mremap(p, old_size, new_size, 0);

@@ -33,24 +33,6 @@ size_t os_page_size(void)
     return page;
 }
 
-void *os_map(size_t size, size_t align)
-{
-    if (size + align < size)
-        return NULL;
-    size_t extra = align > os_page_size() ? align : 0;
-    char *raw = mmap(NULL, size + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0);
-    if (raw == MAP_FAILED)
-        return NULL;
-    if (!extra)
-        return raw;
-    char *p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
-    if (p > raw)
-        munmap(raw, (size_t)(p - raw));
-    if (p + size < raw + size + extra)
-        munmap(p + size, (size_t)(raw + size + extra - (p + size)));
-    return p;
-}
-
 void *os_remap(void *p, size_t old_size, size_t new_size, size_t align)
 {
     (void)p, (void)old_size, (void)new_size, (void)align;

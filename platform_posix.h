@@ -16,6 +16,30 @@
 #include <time.h>
 #include <unistd.h>
 
+/* An anonymous mapping of `size` bytes aligned to `align`: over-mapped by
+ * the alignment, then the unaligned head and the tail are cut away. */
+void *os_map(size_t size, size_t align)
+{
+    size_t page = os_page_size();
+    if (align <= page) {
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
+    if (size + align < size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    char *raw = mmap(NULL, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    char *p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+    if (p > raw)
+        munmap(raw, (size_t)(p - raw));
+    if (p + size < raw + size + align)
+        munmap(p + size, (size_t)(raw + size + align - (p + size)));
+    return p;
+}
+
 void os_unmap(void *p, size_t size)
 {
     munmap(p, size);
