@@ -3352,6 +3352,8 @@ static NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
     st->huge_freed_bytes = load_relaxed(&g.huge_freed_bytes);
     st->huge_reused = load_relaxed(&g.huge_reused);
     st->huge_bytes = load_relaxed(&g.huge_bytes);
+    st->huge_blocks = load_relaxed(&g.huge_count);
+    st->peak_huge_blocks = load_relaxed(&g.huge_peak_count);
     st->peak_huge_bytes = load_relaxed(&g.huge_peak_bytes);
     st->maps = load_relaxed(&g.maps);
     st->unmaps = load_relaxed(&g.unmaps);
@@ -3395,50 +3397,79 @@ static const char *verdict_of(const struct bimp_stats *st, size_t *percent)
     return "not stack-shaped: reuse below the tops did the work";
 }
 
+/* The text report, a line per row: a label (indented under the row it
+ * details), then a count and bytes, each a field of struct bimp_stats
+ * (STAT_NONE: not shown).  CHUNK_COUNT counts the bytes field in chunks;
+ * CHUNK_BYTES gives the count field's chunks in bytes. */
+#define STAT(f) ((signed char)(offsetof(struct bimp_stats, f) / sizeof(size_t)))
+#define STAT_NONE ((signed char)-1)
+enum { CHUNK_COUNT = 1, CHUNK_BYTES = 2 };
+static const struct stat_row {
+    const char *label;
+    signed char count, bytes;
+    unsigned char chunks;
+    const char *remark; /* "swept": the swept blocks */
+} stat_rows[] = {
+    { "allocations", STAT(allocations), STAT_NONE, 0, NULL },
+    { "  pushed on a top", STAT(bumped), STAT_NONE, 0, NULL },
+    { "  reused, exact size", STAT(reused_exact), STAT_NONE, 0, NULL },
+    { "  reused, split", STAT(reused_split), STAT_NONE, 0, NULL },
+    { "  huge (own mapping)", STAT(huge_allocations), STAT_NONE, 0, NULL },
+    { "    of which reused mappings", STAT(huge_reused), STAT_NONE, 0, NULL },
+    { "frees; memory came back by", STAT(frees), STAT_NONE, 0, NULL },
+    { "  top-of-stack pops", STAT(top_pops), STAT(popped_bytes), 0, "swept" },
+    { "  reuse below the top", STAT(frees_below_top), STAT(below_top_bytes), 0, NULL },
+    { "  frees from other threads", STAT(remote_frees), STAT(remote_bytes), 0, NULL },
+    { "  whole-chunk resets", STAT(chunk_resets), STAT_NONE, CHUNK_BYTES, NULL },
+    { "  huge frees", STAT(huge_frees), STAT(huge_freed_bytes), 0, "unmapped, or cached for reuse" },
+    { "in use now", STAT_NONE, STAT(in_use_bytes), 0, NULL },
+    { "chunks from the OS now", STAT_NONE, STAT(chunk_bytes), CHUNK_COUNT, NULL },
+    { "  at the peak", STAT_NONE, STAT(peak_chunk_bytes), CHUNK_COUNT, NULL },
+    { "  free, kept with pages", STAT_NONE, STAT(pool_bytes), CHUNK_COUNT, NULL },
+    { "  free, pages given back", STAT_NONE, STAT(pool_purged_bytes), CHUNK_COUNT, NULL },
+    { "huge blocks now", STAT(huge_blocks), STAT(huge_bytes), 0, NULL },
+    { "  at the peak", STAT(peak_huge_blocks), STAT(peak_huge_bytes), 0, NULL },
+    { "  freed, cached for reuse", STAT(huge_cached), STAT(huge_cached_bytes), 0, NULL },
+    { "resident memory now", STAT_NONE, STAT(resident_bytes), 0, "the OS's count, for the whole process" },
+    { "system calls: brk grow", STAT(brk_grows), STAT_NONE, 0, NULL },
+    { "  brk shrink", STAT(brk_shrinks), STAT_NONE, 0, NULL },
+    { "  mmap", STAT(maps), STAT_NONE, 0, NULL },
+    { "  munmap", STAT(unmaps), STAT_NONE, 0, NULL },
+    { "  madvise (purges)", STAT(purges), STAT_NONE, 0, NULL },
+    { "thread heaps made", STAT(heaps_made), STAT_NONE, 0, NULL },
+    { "  adopted from exited threads", STAT(heaps_adopted), STAT_NONE, 0, NULL },
+};
+
 static void print_stats(int fd)
 {
     struct bimp_stats st;
     gather(&st, true);
+    const size_t *field = (const size_t *)&st;
     text t = { .len = 0 };
-    char remark[96];
     put_str(&t, "bimp " BIMP_VERSION ": statistics of ");
     put_process(&t);
     put_line_to(&t, fd);
-    stat_line(&t, fd, "allocations", st.allocations, SIZE_MAX, NULL);
-    stat_line(&t, fd, "  pushed on a top", st.bumped, SIZE_MAX, NULL);
-    stat_line(&t, fd, "  reused, exact size", st.reused_exact, SIZE_MAX, NULL);
-    stat_line(&t, fd, "  reused, split", st.reused_split, SIZE_MAX, NULL);
-    stat_line(&t, fd, "  huge (own mapping)", st.huge_allocations, SIZE_MAX, NULL);
-    stat_line(&t, fd, "    of which reused mappings", st.huge_reused, SIZE_MAX, NULL);
-    stat_line(&t, fd, "frees; memory came back by", st.frees, SIZE_MAX, NULL);
-    text r = { .len = 0 };
-    put_str(&r, "swept ");
-    put_human(&r, st.swept_blocks, false);
-    put_str(&r, " freed blocks behind them");
-    size_t n = r.len < sizeof remark - 1 ? r.len : sizeof remark - 1;
-    memcpy(remark, r.buf, n);
-    remark[n] = 0;
-    stat_line(&t, fd, "  top-of-stack pops", st.top_pops, st.popped_bytes, remark);
-    stat_line(&t, fd, "  reuse below the top", st.frees_below_top, st.below_top_bytes, NULL);
-    stat_line(&t, fd, "  frees from other threads", st.remote_frees, st.remote_bytes, NULL);
-    stat_line(&t, fd, "  whole-chunk resets", st.chunk_resets, st.chunk_resets * CHUNK, NULL);
-    stat_line(&t, fd, "  huge frees", st.huge_frees, st.huge_freed_bytes, "unmapped, or cached for reuse");
-    stat_line(&t, fd, "in use now", SIZE_MAX, st.in_use_bytes, NULL);
-    stat_line(&t, fd, "chunks from the OS now", st.chunk_bytes / CHUNK, st.chunk_bytes, NULL);
-    stat_line(&t, fd, "  at the peak", st.peak_chunk_bytes / CHUNK, st.peak_chunk_bytes, NULL);
-    stat_line(&t, fd, "  free, kept with pages", st.pool_bytes / CHUNK, st.pool_bytes, NULL);
-    stat_line(&t, fd, "  free, pages given back", st.pool_purged_bytes / CHUNK, st.pool_purged_bytes, NULL);
-    stat_line(&t, fd, "huge blocks now", load_relaxed(&g.huge_count), st.huge_bytes, NULL);
-    stat_line(&t, fd, "  at the peak", load_relaxed(&g.huge_peak_count), st.peak_huge_bytes, NULL);
-    stat_line(&t, fd, "  freed, cached for reuse", st.huge_cached, st.huge_cached_bytes, NULL);
-    stat_line(&t, fd, "resident memory now", SIZE_MAX, st.resident_bytes, "the OS's count, for the whole process");
-    stat_line(&t, fd, "system calls: brk grow", st.brk_grows, SIZE_MAX, NULL);
-    stat_line(&t, fd, "  brk shrink", st.brk_shrinks, SIZE_MAX, NULL);
-    stat_line(&t, fd, "  mmap", st.maps, SIZE_MAX, NULL);
-    stat_line(&t, fd, "  munmap", st.unmaps, SIZE_MAX, NULL);
-    stat_line(&t, fd, "  madvise (purges)", st.purges, SIZE_MAX, NULL);
-    stat_line(&t, fd, "thread heaps made", st.heaps_made, SIZE_MAX, NULL);
-    stat_line(&t, fd, "  adopted from exited threads", st.heaps_adopted, SIZE_MAX, NULL);
+    for (size_t k = 0; k < sizeof stat_rows / sizeof stat_rows[0]; k++) {
+        const struct stat_row *r = &stat_rows[k];
+        size_t count = r->count == STAT_NONE ? SIZE_MAX : field[r->count];
+        size_t bytes = r->bytes == STAT_NONE ? SIZE_MAX : field[r->bytes];
+        if (r->chunks == CHUNK_COUNT)
+            count = bytes / CHUNK;
+        if (r->chunks == CHUNK_BYTES)
+            bytes = count * CHUNK;
+        char remark[96];
+        const char *said = r->remark;
+        if (said && strcmp(said, "swept") == 0) {
+            text m = { .len = 0 };
+            put_str(&m, "swept ");
+            put_human(&m, st.swept_blocks, false);
+            put_str(&m, " freed blocks behind them");
+            memcpy(remark, m.buf, m.len);
+            remark[m.len] = 0;
+            said = remark;
+        }
+        stat_line(&t, fd, r->label, count, bytes, said);
+    }
     size_t percent;
     const char *verdict = verdict_of(&st, &percent);
     put_str(&t, "bimp: verdict: ");
@@ -3465,7 +3496,8 @@ static const struct {
     STAT_FIELD(peak_huge_bytes), STAT_FIELD(brk_grows), STAT_FIELD(brk_shrinks), STAT_FIELD(maps),
     STAT_FIELD(unmaps), STAT_FIELD(purges), STAT_FIELD(heaps_made), STAT_FIELD(heaps_adopted),
     STAT_FIELD(pool_bytes), STAT_FIELD(pool_purged_bytes), STAT_FIELD(huge_cached),
-    STAT_FIELD(huge_cached_bytes), STAT_FIELD(resident_bytes),
+    STAT_FIELD(huge_cached_bytes), STAT_FIELD(resident_bytes), STAT_FIELD(huge_blocks),
+    STAT_FIELD(peak_huge_blocks),
 };
 _Static_assert(sizeof stat_fields / sizeof stat_fields[0] == sizeof(struct bimp_stats) / sizeof(size_t),
                "every field of struct bimp_stats is in stat_fields");
@@ -3802,7 +3834,7 @@ EXPORT struct mallinfo2 mallinfo2(void)
     struct mallinfo2 mi = { 0 };
     mi.arena = st.chunk_bytes;
     mi.ordblks = st.free_chunks;
-    mi.hblks = load_relaxed(&g.huge_count);
+    mi.hblks = st.huge_blocks;
     mi.hblkhd = st.huge_bytes;
     mi.uordblks = st.in_use_bytes;
     mi.fordblks = st.chunk_bytes - st.in_use_bytes;
@@ -3835,7 +3867,7 @@ EXPORT void malloc_stats(void)
         { NULL, 0 },
         { "system bytes     = ", st.chunk_bytes + st.huge_bytes },
         { "in use bytes     = ", st.in_use_bytes + st.huge_bytes },
-        { "max mmap regions = ", load_relaxed(&g.huge_peak_count) },
+        { "max mmap regions = ", st.peak_huge_blocks },
         { "max mmap bytes   = ", st.peak_huge_bytes },
     };
     put_str(&out, "Arena 0:");
@@ -3867,7 +3899,7 @@ EXPORT int malloc_info(int flags, FILE *fp)
         { "\"/>\n<aspace type=\"total\" size=\"", st.chunk_bytes, "\"/>\n<aspace type=\"mprotect\" size=\"", st.chunk_bytes },
         { "\"/>\n</heap>\n<total type=\"fast\" count=\"", 0, "\" size=\"", 0 },
         { "\"/>\n<total type=\"rest\" count=\"", st.free_chunks, "\" size=\"", st.binned_bytes + st.free_chunks * CHUNK },
-        { "\"/>\n<total type=\"mmap\" count=\"", load_relaxed(&g.huge_count), "\" size=\"", st.huge_bytes },
+        { "\"/>\n<total type=\"mmap\" count=\"", st.huge_blocks, "\" size=\"", st.huge_bytes },
         { "\"/>\n<system type=\"current\" size=\"", st.chunk_bytes + st.huge_bytes, "\"/>\n<system type=\"max\" size=\"", st.peak_chunk_bytes + st.peak_huge_bytes },
         { "\"/>\n<aspace type=\"total\" size=\"", st.chunk_bytes + st.huge_bytes, "\"/>\n<aspace type=\"mprotect\" size=\"", st.chunk_bytes + st.huge_bytes },
     };

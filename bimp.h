@@ -63,6 +63,7 @@ struct bimp_stats {
     size_t huge_cached;       /* freed huge mappings kept for the next huge request */
     size_t huge_cached_bytes;
     size_t resident_bytes;    /* the process's resident memory, from the OS (0: unknown) */
+    size_t huge_blocks, peak_huge_blocks; /* huge blocks in use now, and at the most */
 };
 
 /* Fill *stats; returns 0. */
