@@ -504,8 +504,17 @@ struct heap {
     lock_t lock;          /* held while working on an orphaned heap */
 };
 
-/* A chunk that never has room: new heaps start with it, so their first
- * malloc takes the slow path. */
+/* The sentinels, one chunk and three heaps that hold no memory, so that the
+ * fast paths need no NULL tests:
+ *   empty_chunk      the current chunk of a heap that has none yet: it never
+ *                    has room, so the first malloc takes the slow path;
+ *   unattached_heap  the heap of a thread that has not allocated yet
+ *                    (attach_heap gives it a real one);
+ *   exited_heap      the heap of a thread whose exit hook ran (its real heap
+ *                    is orphaned by then);
+ *   late_heap        a real heap, always orphaned and used under its lock,
+ *                    for the allocations of threads past their exit hook.
+ * (The single-threaded build has one real heap, the_heap, and no others.) */
 static chunk empty_chunk = {
     .cursor = (char *)&empty_chunk, .end = (char *)&empty_chunk,
     .state = CH_CURRENT,
@@ -513,10 +522,8 @@ static chunk empty_chunk = {
 
 #define EMPTY_HEAP_INIT { .cur = &empty_chunk, .state = H_OWNED }
 
-/* The heap of a thread that has not allocated yet, or whose exit hook ran. */
 static heap unattached_heap = EMPTY_HEAP_INIT;
 static heap exited_heap = EMPTY_HEAP_INIT;
-/* Serves threads whose exit hook already ran: always orphaned, used under its lock. */
 static heap late_heap = { .cur = &empty_chunk, .state = H_ORPHAN };
 
 #ifdef BIMP_SINGLE_THREADED
@@ -607,7 +614,7 @@ static struct {
     /* Where chunks come from. */
     char *brk_start, *brk_end; /* our part of the break; NULL before first use */
     bool brk_failed;           /* the break could not grow, or somebody else moved it */
-    char *carve, *carve_end;   /* segment space not yet cut into chunks */
+    char *fresh, *fresh_end;   /* segment space not yet cut into chunks */
     size_t segment_bytes;      /* taken from the OS for chunks */
     /* Free chunks, in address order so the lowest are reused first and the
      * break can shrink; `hot` ones still have their pages. */
@@ -1285,15 +1292,15 @@ static bool grow_break(size_t step)
         char *end = os_heap_grow(NULL, 0);
         size_t pad = end ? align_up((uintptr_t)end, CHUNK) - (uintptr_t)end : 0;
         if (end && os_heap_grow(end, pad + step)) {
-            g.brk_start = g.brk_end = g.carve = g.carve_end = end + pad;
+            g.brk_start = g.brk_end = g.fresh = g.fresh_end = end + pad;
             at = g.brk_start;
         }
-    } else if (g.carve_end == g.brk_end && os_heap_grow(g.brk_end, step)) {
+    } else if (g.fresh_end == g.brk_end && os_heap_grow(g.brk_end, step)) {
         at = g.brk_end;
     }
     if (!at || !mark_units(at, step, U_CHUNK))
         return false;
-    g.carve_end = g.brk_end = at + step;
+    g.fresh_end = g.brk_end = at + step;
     g.segment_bytes += step;
     g.brk_grows++;
     note_break();
@@ -1310,8 +1317,8 @@ static bool grow_mapped(size_t step)
         os_unmap(p, step);
         return false;
     }
-    g.carve = p;
-    g.carve_end = p + step;
+    g.fresh = p;
+    g.fresh_end = p + step;
     g.segment_bytes += step;
     fetch_add(&g.maps, 1);
     return true;
@@ -1374,14 +1381,14 @@ static void purge_chunk(chunk *c)
 /* Shrink the break over the free chunks at its end, keeping `slack` bytes. */
 static void shrink_break(size_t slack)
 {
-    if (g.brk_failed || !g.brk_end || g.carve_end != g.brk_end)
+    if (g.brk_failed || !g.brk_end || g.fresh_end != g.brk_end)
         return;
-    while (g.pool_last && (char *)g.pool_last + CHUNK == g.carve && g.pool_last->purged) {
+    while (g.pool_last && (char *)g.pool_last + CHUNK == g.fresh && g.pool_last->purged) {
         chunk *c = g.pool_last;
         pool_remove(c);
-        g.carve = (char *)c;
+        g.fresh = (char *)c;
     }
-    size_t excess = (size_t)(g.brk_end - g.carve);
+    size_t excess = (size_t)(g.brk_end - g.fresh);
     if (excess > slack) {
         size_t cut = align_up(excess - slack, CHUNK) > excess ? excess : align_up(excess - slack, CHUNK);
         char *end = g.brk_end;
@@ -1390,7 +1397,7 @@ static void shrink_break(size_t slack)
         if (os_heap_shrink(end, cut) == 0) {
             g.brk_shrinks++;
             mark_units(g.brk_end, cut, U_NONE);
-            g.carve_end = g.brk_end;
+            g.fresh_end = g.brk_end;
             g.segment_bytes -= cut;
         } else {
             g.brk_end = end;
@@ -1439,9 +1446,9 @@ static chunk *take_chunk(heap *h)
         c = g.pool;
     if (c) {
         pool_remove(c);
-    } else if ((uintptr_t)g.carve_end - (uintptr_t)g.carve >= CHUNK || grow_segments()) {
-        c = (chunk *)g.carve;
-        g.carve += CHUNK;
+    } else if ((uintptr_t)g.fresh_end - (uintptr_t)g.fresh >= CHUNK || grow_segments()) {
+        c = (chunk *)g.fresh;
+        g.fresh += CHUNK;
         c->end = (char *)c + os_page_size(); /* it may be a purged chunk given back */
         if (g.segment_bytes > g.peak_segment_bytes)
             g.peak_segment_bytes = g.segment_bytes;
@@ -1679,12 +1686,14 @@ static ALWAYS_INLINE void *take_exact(heap *h, block *b, size_t stride)
 /* ======================================================================== */
 
 /* Malloc's fast path: c has room for `stride` bytes below its end. */
-static inline bool fits(chunk *c, size_t stride)
+static inline bool fits_below_end(chunk *c, size_t stride)
 {
     return c->cursor + stride <= c->end;
 }
 
-static inline bool has_room(chunk *c, size_t need)
+/* c's free tail, from the cursor to the chunk's end, holds `need` bytes
+ * (below `end` or not: raise_end_for moves `end` up to them). */
+static inline bool tail_holds(chunk *c, size_t need)
 {
     return need <= (size_t)(chunk_end(c) - c->cursor);
 }
@@ -1694,9 +1703,9 @@ static inline bool has_room(chunk *c, size_t need)
 #define END_STEP ((size_t)16384)
 
 /* Make room for `need` bytes below c's end, if c has it at all. */
-static bool reach(chunk *c, size_t need)
+static bool raise_end_for(chunk *c, size_t need)
 {
-    if (c == &empty_chunk || !has_room(c, need))
+    if (c == &empty_chunk || !tail_holds(c, need))
         return false;
     char *to = c->cursor + need;
     if (to > c->end) {
@@ -1872,7 +1881,7 @@ static NOINLINE void settle(heap *h, chunk *c)
         int saved = errno; /* free keeps errno; purging may set it */
         release_chunk(h, c);
         errno = saved;
-    } else if (c->state == CH_FULL && has_room(c, RESUME_MIN)) {
+    } else if (c->state == CH_FULL && tail_holds(c, RESUME_MIN)) {
         resume_add(h, c);
     }
 }
@@ -1910,9 +1919,9 @@ static void drain(heap *h)
 static chunk *switch_chunk(heap *h, size_t need)
 {
     chunk *c = h->resume;
-    for (int tries = 0; c && tries < 4 && !has_room(c, need); tries++)
+    for (int tries = 0; c && tries < 4 && !tail_holds(c, need); tries++)
         c = c->next;
-    if (c && has_room(c, need))
+    if (c && tail_holds(c, need))
         resume_remove(h, c);
     else if (!(c = take_chunk(h)))
         return NULL;
@@ -1920,7 +1929,7 @@ static chunk *switch_chunk(heap *h, size_t need)
     if (old != &empty_chunk) {
         if (chunk_empty(old))
             release_chunk(h, old);
-        else if (has_room(old, RESUME_MIN))
+        else if (tail_holds(old, RESUME_MIN))
             resume_add(h, old);
         else
             old->state = CH_FULL;
@@ -1935,15 +1944,15 @@ static chunk *switch_chunk(heap *h, size_t need)
 
 /* Room for `need` bytes at the top of a chunk of h: the current one, after
  * applying remote frees, or another. */
-static chunk *room_for(heap *h, size_t need)
+static chunk *chunk_with_room(heap *h, size_t need)
 {
-    if (reach(h->cur, need))
+    if (raise_end_for(h->cur, need))
         return h->cur;
     drain(h);
-    if (reach(h->cur, need))
+    if (raise_end_for(h->cur, need))
         return h->cur;
     chunk *c = switch_chunk(h, need);
-    return c && reach(c, need) ? c : NULL;
+    return c && raise_end_for(c, need) ? c : NULL;
 }
 
 /* A block of `stride` bytes from h: a binned one, else bumped. */
@@ -1952,7 +1961,7 @@ static void *alloc_in(heap *h, size_t stride)
     void *p = take_binned(h, stride);
     if (p)
         return p;
-    if (fits(h->cur, stride))
+    if (fits_below_end(h->cur, stride))
         return push_live(h, h->cur, stride);
     if (load_relaxed(&h->inbox)) {
         drain(h);
@@ -1961,11 +1970,11 @@ static void *alloc_in(heap *h, size_t stride)
     }
     if (worth_consolidating(h) && (p = take_consolidated(h, stride)))
         return p;
-    chunk *c = room_for(h, stride);
+    chunk *c = chunk_with_room(h, stride);
     if (!c && h->unmerged) { /* out of memory: every free byte counts */
         if ((p = take_consolidated(h, stride)))
             return p;
-        c = room_for(h, stride);
+        c = chunk_with_room(h, stride);
     }
     return c ? push_live(h, c, stride) : NULL;
 }
@@ -1975,7 +1984,7 @@ static void *alloc_in(heap *h, size_t stride)
 static void *push_aligned(heap *h, size_t stride, size_t align)
 {
     size_t worst = align + MIN_STRIDE + stride;
-    chunk *c = room_for(h, worst);
+    chunk *c = chunk_with_room(h, worst);
     if (!c)
         return NULL;
     uintptr_t at = (uintptr_t)c->cursor + HEADER;
@@ -2651,7 +2660,7 @@ static ALWAYS_INLINE void *alloc_unsampled(size_t n)
         return alloc_slow(n, 0);
     }
     chunk *c = my_cur(h);
-    if (LIKELY(fits(c, stride)))
+    if (LIKELY(fits_below_end(c, stride)))
         return push_live(h, c, stride);
     return from_hole(h, n, stride);
 }
@@ -3166,7 +3175,7 @@ static bool resize_in_place(block *b, size_t n)
     if (load_relaxed(&c->owner) != h) /* another thread's: only its owner may split it */
         return stride <= old && old - stride < MIN_STRIDE;
     if (is_top(c, b, old)) {
-        if (stride > old && !reach(c, stride - old))
+        if (stride > old && !raise_end_for(c, stride - old))
             return false;
         move_cursor(c, (char *)b + stride, stride);
     } else {
