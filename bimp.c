@@ -737,6 +737,26 @@ static void expand_pid(text *t, const char *pattern)
     }
 }
 
+/* A report file for BIMP_STATS_FILE or BIMP_PROFILE_FILE: the pattern with
+ * %p expanded, then `suffix`; created or truncated.  Standard error, with a
+ * line that says so, if it cannot be created.  The caller closes it (not 2). */
+static int create_report(const char *pattern, const char *suffix)
+{
+    text path = { .len = 0 };
+    expand_pid(&path, pattern);
+    put_str(&path, suffix);
+    path.buf[path.len < sizeof path.buf ? path.len : sizeof path.buf - 1] = 0;
+    int fd = os_create(path.buf);
+    if (fd >= 0)
+        return fd;
+    text t = { .len = 0 };
+    put_str(&t, "bimp: cannot create ");
+    put_str(&t, path.buf);
+    put_str(&t, ", writing to stderr instead");
+    put_line(&t);
+    return 2;
+}
+
 /* The one fatal path: `bimp: <what> <pointer> (in <function>)`, then abort. */
 static COLD _Noreturn void fatal(const char *what, const void *p, const char *function)
 {
@@ -2984,23 +3004,13 @@ static void profile_at_exit(void)
     }
     static const char *const suffix[3] = { "", ".live.folded", ".below.folded" };
     for (int k = 0; k < 3; k++) {
-        text path = { .len = 0 };
-        expand_pid(&path, profile_file);
-        put_str(&path, suffix[k]);
-        path.buf[path.len < sizeof path.buf ? path.len : sizeof path.buf - 1] = 0;
-        int fd = os_create(path.buf);
-        if (fd < 0) {
-            text t = { .len = 0 };
-            put_str(&t, "bimp: cannot create ");
-            put_str(&t, path.buf);
-            put_line(&t);
-            continue;
-        }
+        int fd = create_report(profile_file, suffix[k]);
         if (k == 0)
             profile_dump(fd);
-        else
+        else if (fd != 2) /* folded stacks go to their file only */
             profile_folded(fd, k == 2);
-        os_close(fd);
+        if (fd != 2)
+            os_close(fd);
     }
 }
 
@@ -3574,20 +3584,7 @@ static void print_stats_json(int fd)
  * as it is then, or in BIMP_STATS_FILE (%p: the pid). */
 static void show_stats(void)
 {
-    int fd = 2;
-    if (stats_file[0]) {
-        text path = { .len = 0 };
-        expand_pid(&path, stats_file);
-        path.buf[path.len < sizeof path.buf ? path.len : sizeof path.buf - 1] = 0;
-        if ((fd = os_create(path.buf)) < 0) {
-            text t = { .len = 0 };
-            put_str(&t, "bimp: cannot create BIMP_STATS_FILE ");
-            put_str(&t, path.buf);
-            put_str(&t, ", statistics go to stderr");
-            put_line(&t);
-            fd = 2;
-        }
-    }
+    int fd = stats_file[0] ? create_report(stats_file, "") : 2;
     if (opt_show_stats == STATS_JSON)
         print_stats_json(fd);
     else

@@ -5,22 +5,12 @@
  *
  *   prefixed LIBDIR   bimp_malloc must come from LIBDIR/libbimp-prefixed.so.*
  *
- * Prints `PASS usability/install-prefixed-program` or `FAIL ...: why`. */
-#define _GNU_SOURCE
+ * Prints `PASS usability/install-prefixed-program` or `FAIL ...: why`
+ * (with common.h's CHECK). */
 #include <bimp.h>
-#include <dlfcn.h>
-#include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "../common.h"
 
-static const char *failure;
-#define CHECK(cond) \
-    do { \
-        if (!(cond) && !failure) \
-            failure = #cond; \
-    } while (0)
+#include <errno.h>
 
 static void *volatile sink;
 
@@ -67,10 +57,8 @@ int main(int argc, char **argv)
     free(libc_block);
     CHECK(bimp_mallopt(-8 /* M_ARENA_MAX */, 1) == 1);
 
-    if (failure)
-        printf("FAIL usability/install-prefixed-program: %s (bimp_malloc from '%s', malloc from '%s')\n",
-               failure, ours, theirs);
-    else
-        printf("PASS usability/install-prefixed-program\n");
-    return failure != NULL;
+    if (group_failures)
+        printf("# bimp_malloc from '%s', malloc from '%s'\n", ours, theirs);
+    group_end("usability", "install-prefixed-program");
+    return total_failures != 0;
 }
