@@ -27,19 +27,21 @@ CFLAGS ?= -O2 -g
 BIMP_CFLAGS := -std=gnu11 -Wall -Wextra -fPIC -fvisibility=hidden -pthread \
   -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \
   -fno-builtin-memset -fno-builtin-memcpy -ftls-model=initial-exec -fno-tree-slp-vectorize
-SOURCES := bimp.c $(PLATFORM)
-HEADERS := bimp.h platform.h platform_posix.h
+BIMP_DIR := .
+include sources.mk
+SOURCES := $(BIMP_CORE) $(PLATFORM)
+HEADERS := $(BIMP_HEADERS)
 
 all: $(LIB) $(PLIB)
 
 # Each library with its soname link beside it: programs linked with -L. -lbimp
 # (or -lbimp-prefixed) find it.
-$(LIB): $(SOURCES) $(HEADERS) Makefile
+$(LIB): $(SOURCES) $(HEADERS) Makefile sources.mk
 	$(CC) $(BIMP_CFLAGS) $(CFLAGS) $(LIBFLAGS) -o $@ $(SOURCES) -pthread
 ifneq ($(UNAME),Darwin)
 	ln -sf $(LIB) $(LIB).$(VERSION_MAJOR)
 
-$(PLIB): $(SOURCES) $(HEADERS) Makefile
+$(PLIB): $(SOURCES) $(HEADERS) Makefile sources.mk
 	$(CC) $(BIMP_CFLAGS) $(CFLAGS) $(PLIBFLAGS) -o $@ $(SOURCES) -pthread
 	ln -sf $(PLIB) $(PLIB).$(VERSION_MAJOR)
 endif
@@ -55,7 +57,7 @@ VARIANT_FLAGS_seterrno := -DBIMP_SET_ERRNO
 VARIANT_FLAGS_single := -DBIMP_SINGLE_THREADED
 VARIANT_FLAGS_prefix := -DBIMP_PREFIX
 
-build/%/$(LIB): $(SOURCES) $(HEADERS) Makefile
+build/%/$(LIB): $(SOURCES) $(HEADERS) Makefile sources.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(BIMP_CFLAGS) $(CFLAGS) $(VARIANT_FLAGS_$*) $(LIBFLAGS) -o $@ $(SOURCES) -pthread
 

@@ -1,0 +1,180 @@
+/* src/diagnostics.c - the text formatter, the one fatal path (misuse) and the
+ * one path for damaged metadata (corrupt). */
+
+#include "internal.h"
+
+/* ======================================================================== */
+/* Diagnostics                                                              */
+/* ======================================================================== */
+
+
+void put_str(text *t, const char *s)
+{
+    while (*s && t->len < sizeof t->buf)
+        t->buf[t->len++] = *s++;
+}
+
+void put_uint(text *t, unsigned long long v, unsigned base, int width)
+{
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    while (width-- > n && t->len < sizeof t->buf)
+        t->buf[t->len++] = ' ';
+    while (n > 0 && t->len < sizeof t->buf)
+        t->buf[t->len++] = digits[--n];
+}
+
+/* End the line and write it to fd; a line longer than the buffer is cut
+ * with "...", and keeps its newline. */
+void put_line_to(text *t, int fd)
+{
+    if (t->len == sizeof t->buf) {
+        t->len -= 4;
+        put_str(t, "...");
+    }
+    put_str(t, "\n");
+    os_write(fd, t->buf, t->len);
+    t->len = 0;
+}
+
+void put_line(text *t)
+{
+    put_line_to(t, 2);
+}
+
+/* n in people's units: 1234567 is "1.2 M", or "1.2 MiB" for bytes. */
+void put_human(text *t, size_t n, bool bytes)
+{
+    static const char *const units[2][5] = { { "", " k", " M", " G", " T" },
+                                             { " B", " KiB", " MiB", " GiB", " TiB" } };
+    size_t base = bytes ? 1024 : 1000, whole = n, tenths = 0;
+    int u = 0;
+    while (whole >= base && u < 4) {
+        tenths = (whole % base) * 10 / base;
+        whole /= base;
+        u++;
+    }
+    put_uint(t, whole, 10, 0);
+    if (u > 0 && whole < 100) {
+        put_str(t, ".");
+        put_uint(t, tenths, 10, 0);
+    }
+    put_str(t, units[bytes][u]);
+}
+
+/* Pad the line with spaces to column `col`. */
+void put_column(text *t, size_t col)
+{
+    size_t start = t->len;
+    while (start > 0 && t->buf[start - 1] != '\n')
+        start--;
+    while (t->len - start < col && t->len < sizeof t->buf)
+        t->buf[t->len++] = ' ';
+}
+
+/* Which process a report is of: `pid N (program)`. */
+void put_process(text *t)
+{
+    put_str(t, "pid ");
+    put_uint(t, (unsigned long long)os_pid(), 10, 0);
+    put_str(t, " (");
+    put_str(t, os_program_name());
+    put_str(t, ")");
+}
+
+/* A file name from a pattern: %p becomes the process id. */
+void expand_pid(text *t, const char *pattern)
+{
+    for (const char *c = pattern; *c; c++) {
+        if (c[0] == '%' && c[1] == 'p') {
+            put_uint(t, (unsigned long long)os_pid(), 10, 0);
+            c++;
+        } else {
+            char one[2] = { *c, 0 };
+            put_str(t, one);
+        }
+    }
+}
+
+/* A report file for BIMP_STATS_FILE or BIMP_PROFILE_FILE: the pattern with
+ * %p expanded, then `suffix`; created or truncated.  Standard error, with a
+ * line that says so, if it cannot be created.  The caller closes it (not 2). */
+int create_report(const char *pattern, const char *suffix)
+{
+    text path = { .len = 0 };
+    expand_pid(&path, pattern);
+    put_str(&path, suffix);
+    path.buf[path.len < sizeof path.buf ? path.len : sizeof path.buf - 1] = 0;
+    int fd = os_create(path.buf);
+    if (fd >= 0)
+        return fd;
+    text t = { .len = 0 };
+    put_str(&t, "bimp: cannot create ");
+    put_str(&t, path.buf);
+    put_str(&t, ", writing to stderr instead");
+    put_line(&t);
+    return 2;
+}
+
+/* The one fatal path: `bimp: <what> <pointer> (in <function>)`, then abort. */
+COLD _Noreturn void fatal(const char *what, const void *p, const char *function)
+{
+    text t = { .len = 0 };
+    put_str(&t, "bimp: ");
+    put_str(&t, what);
+    put_str(&t, " 0x");
+    put_uint(&t, (uintptr_t)p, 16, 0);
+    put_str(&t, " (in ");
+    put_str(&t, function);
+    put_str(&t, ")");
+    put_line(&t);
+    os_fatal();
+}
+
+
+/* The one path for damaged metadata: `bimp: heap corruption at <block>
+ * (in <function>): <why>`, then abort.  `function` may be NULL where the
+ * check sits below every entry point (merging, bins). */
+COLD _Noreturn void corrupt(const void *block_at, const char *why, const char *function)
+{
+    text t = { .len = 0 };
+    put_str(&t, "bimp: heap corruption at 0x");
+    put_uint(&t, (uintptr_t)block_at + HEADER, 16, 0);
+    if (function) {
+        put_str(&t, " (in ");
+        put_str(&t, function);
+        put_str(&t, ")");
+    }
+    put_str(&t, ": ");
+    put_str(&t, why);
+    put_line(&t);
+    os_fatal();
+}
+
+
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+void put_json_str(text *t, const char *s)
+{
+    put_str(t, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char two[3] = { '\\', (char)c, 0 };
+            put_str(t, two);
+        } else if (c < 0x20) {
+            put_str(t, "\\u00");
+            put_uint(t, c >> 4, 16, 0);
+            put_uint(t, c & 15, 16, 0);
+        } else {
+            char one[2] = { (char)c, 0 };
+            put_str(t, one);
+        }
+    }
+    put_str(t, "\"");
+}
+

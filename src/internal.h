@@ -1,0 +1,869 @@
+/* src/internal.h - what Bimp's files share: the configuration, the threading
+ * layer, the block and chunk layout with its invariants, the state, and the
+ * checks made before metadata is followed.  Private: not installed.
+ */
+#ifndef BIMP_INTERNAL_H
+#define BIMP_INTERNAL_H
+
+#include "../bimp.h"
+#include "../platform.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h> /* FILE, fwrite: only for malloc_info's caller-given stream */
+#include <string.h>
+#include <strings.h> /* strncasecmp */
+
+/* Everything below is Bimp's own, hidden from the program: only EXPORT
+ * (the entry points) is seen outside the library. */
+#pragma GCC visibility push(hidden)
+
+/* ======================================================================== */
+/* Configuration                                                            */
+/* ======================================================================== */
+
+/* Alignment of every block, and the granule of all block sizes. */
+#ifndef BIMP_ALIGN
+#define BIMP_ALIGN 16
+#endif
+#if BIMP_ALIGN < 8 || (BIMP_ALIGN & (BIMP_ALIGN - 1)) != 0
+#error "BIMP_ALIGN must be a power of two and at least 8 (the block header's size)"
+#endif
+#if BIMP_ALIGN > 4096
+#error "BIMP_ALIGN above 4096 is not supported"
+#endif
+
+/* log2 of the chunk size; chunks are aligned to their size. */
+#ifndef BIMP_CHUNK_SHIFT
+#define BIMP_CHUNK_SHIFT 18
+#endif
+#if BIMP_CHUNK_SHIFT < 16 || BIMP_CHUNK_SHIFT > 24
+#error "BIMP_CHUNK_SHIFT must be between 16 and 24"
+#endif
+
+/* BIMP_SET_ERRNO: also report posix_memalign's failures through errno. */
+#ifdef BIMP_SET_ERRNO
+#define SET_ERRNO_ALWAYS 1
+#else
+#define SET_ERRNO_ALWAYS 0
+#endif
+
+/* BIMP_DEBUG: run the invariant checkers after every operation. */
+#ifdef BIMP_DEBUG
+#define DEBUG_CHECKS 1
+#else
+#define DEBUG_CHECKS 0
+#endif
+
+
+/* Compiler specifics, in one place. */
+#define EXPORT __attribute__((visibility("default")))
+#define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define COLD __attribute__((cold, noinline))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CACHE_ALIGNED _Alignas(64)
+#define CONSTRUCTOR __attribute__((constructor))
+#define DESTRUCTOR __attribute__((destructor))
+#define TLS_INITIAL_EXEC __thread __attribute__((tls_model("initial-exec")))
+/* The threading layer: the single-threaded build (BIMP_SINGLE_THREADED)
+ * turns atomics into plain operations and per-thread variables into plain
+ * ones, here and in the lock and heap-of-the-thread definitions below; the
+ * rest of the core tests THREADED, a constant, and has no #ifdef of it. */
+#ifdef BIMP_SINGLE_THREADED
+#define THREADED 0
+#define PER_THREAD
+#define ATOMIC(T) T
+#define load_relaxed(p) (*(p))
+#define load_acquire(p) (*(p))
+#define store_relaxed(p, v) (*(p) = (v))
+#define store_release(p, v) (*(p) = (v))
+#define exchange_acquire(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) = (v); old_; })
+/* compare_exchange(p, &expected, desired): true and *p = desired if *p was
+ * expected, else false and expected = *p. */
+#define compare_exchange(p, e, d) \
+    ({ bool ok_ = *(p) == *(e); if (ok_) *(p) = (d); else *(e) = *(p); ok_; })
+#define fetch_or(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) |= (v); old_; })
+#define fetch_add(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) += (v); old_; })
+#define fetch_sub(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) -= (v); old_; })
+#define fetch_and(p, v) ({ __typeof__(*(p)) old_ = *(p); *(p) &= (v); old_; })
+#else
+#include <stdatomic.h>
+#define THREADED 1
+#define PER_THREAD TLS_INITIAL_EXEC
+#define ATOMIC(T) _Atomic(T)
+#define load_relaxed(p) atomic_load_explicit(p, memory_order_relaxed)
+#define load_acquire(p) atomic_load_explicit(p, memory_order_acquire)
+#define store_relaxed(p, v) atomic_store_explicit(p, v, memory_order_relaxed)
+#define store_release(p, v) atomic_store_explicit(p, v, memory_order_release)
+#define exchange_acquire(p, v) atomic_exchange_explicit(p, v, memory_order_acquire)
+#define compare_exchange(p, e, d) \
+    atomic_compare_exchange_weak_explicit(p, e, d, memory_order_acq_rel, memory_order_relaxed)
+#define fetch_or(p, v) atomic_fetch_or_explicit(p, v, memory_order_acq_rel)
+#define fetch_add(p, v) atomic_fetch_add_explicit(p, v, memory_order_relaxed)
+#define fetch_sub(p, v) atomic_fetch_sub_explicit(p, v, memory_order_relaxed)
+#define fetch_and(p, v) atomic_fetch_and_explicit(p, v, memory_order_acq_rel)
+#endif
+/* A statistics counter: written by its heap's owner only, with plain adds
+ * (the fast paths cannot afford more), and read by others only through
+ * peek() in gather(), which ThreadSanitizer is told to ignore: the figures
+ * may lag, an aligned word is never torn. */
+#define count(x, v) ((x) += (v))
+#define peek(x) (*(volatile __typeof__(x) *)&(x))
+#define NO_THREAD_SANITIZER __attribute__((no_sanitize("thread")))
+
+/* ======================================================================== */
+/* Block and chunk layout                                                   */
+/* ======================================================================== */
+/*
+ * A chunk (CHUNK bytes, aligned to CHUNK) is a stack of blocks:
+ *
+ *   chunk                                                         chunk + CHUNK
+ *   |                                                                        |
+ *   [chunk hdr][h|payload...][h|  free, binned   ][h|payload][p| free tail  ]
+ *              ^first        ^                    ^top       ^cursor        end
+ *               <- prev ---- |  <----- prev ----- | <- prev -|
+ *               ---- stride ->---------- stride -->- stride ->
+ *
+ * Each block starts with an 8-byte header h: `prev`, the distance back to the
+ * previous block's header in bytes (0 for the first block), and `info`,
+ * the block's stride (header plus payload) in granules above 4 flag bits.
+ * The header slot at the cursor (p) has a `prev` too: the top block's stride.
+ * Payloads are aligned to GRANULE; strides are multiples of GRANULE and at
+ * least MIN_STRIDE, so that a free block's payload holds its two bin links.
+ *
+ * Invariants (check_chunk asserts 1-4, 7 and 8 after every operation, check_heap all):
+ *  1. Walking from `first` by strides lands exactly on `cursor`; every
+ *     block's prev equals the stride of the block before it.
+ *  2. The last block, the top, is in use, or the chunk is empty and
+ *     cursor == first.
+ *  3. Every block below the cursor is either in use or free; a free block is
+ *     binned, on exactly one bin, the one of its stride's class, or it is its
+ *     heap's hole, on no bin.  Two free blocks are neighbours only if one of
+ *     them is small (stride at most QUICK_MAX): a small block freed below the
+ *     top is binned without merging, and merged later (consolidate), so a
+ *     pop may sweep several free blocks behind the top.
+ *  4. By 2, a chunk is empty exactly when its top pops down to `first`: it
+ *     needs no count of live blocks.  An empty chunk is either its heap's
+ *     current chunk or back in the pool.
+ *  5. Only the owner writes headers, except the atomic REMOTE mark set by the
+ *     thread that frees a block it does not own; each marked block is applied
+ *     by the owner exactly once.
+ *  6. cursor <= end.  Memory at or above `end`, the cursor's slot (invariant
+ *     8) aside, has not been written since the chunk was fresh or purged: it
+ *     reads as zero.  Pushes stay below `end`, which malloc's slow path
+ *     raises by steps, so pops keep no high-water mark; calloc skips memset
+ *     on what its push placed above the old `end` (the slot is no payload).
+ *  7. A block's prev has PREV_FREE set exactly when the block before it is
+ *     free, so that freeing a block never reads its neighbour behind unless
+ *     that one is free (a cache miss saved on most frees below the top).
+ *  8. The `prev` of the header slot at the cursor is the top block's stride,
+ *     0 in an empty chunk: a push writes it for the next push, so pushes
+ *     need no pointer to the top, and a pop finds the new top's slot filled.
+ *  9. A thread's copy of its heap's current chunk (my_cur) is h->cur, so
+ *     that malloc's fast path reaches the cursor in one load fewer.
+ *
+ * A huge block is a mapping of its own, aligned to CHUNK and a whole number
+ * of CHUNKs long: [length][offset][pad][h|payload...], with h.prev the byte
+ * offset of h from the mapping's start (also kept in the mapping's second
+ * word) and HUGE in info.
+ *
+ * The address map records, for every CHUNK-sized unit of the address space,
+ * whether it is a chunk of Bimp's, (part of) a huge block, or not Bimp's; free
+ * consults it for pointers outside the break, so that it never reads memory
+ * Bimp does not own.
+ */
+
+#define GRANULE ((size_t)BIMP_ALIGN)
+#define HEADER ((size_t)8)
+#define MIN_STRIDE (GRANULE > 32 ? GRANULE : (size_t)32)
+#define CHUNK ((size_t)1 << BIMP_CHUNK_SHIFT)
+
+enum {
+    B_INUSE = 1,  /* handed out to the program */
+    B_BINNED = 2, /* free and on the bin of its class */
+    B_REMOTE = 4, /* freed by another thread, waiting in the owner's inbox */
+    B_HUGE = 8,   /* a mapping of its own */
+    FLAG_BITS = 4,
+};
+/* In use, and sampled by the heap profile: its free goes the slow way
+ * (release_checked), which tells the profile.  The top bit of info, above
+ * any stride. */
+#define B_SAMPLED ((uint32_t)1 << 31)
+
+typedef struct block {
+    uint32_t prev; /* back distance in bytes, | PREV_FREE */
+    ATOMIC(uint32_t) info;
+} block;
+
+/* In `prev`: the block before is free (invariant 7).  Only the owner writes
+ * `prev`, so the bit needs no atomic, unlike the flags in `info`. */
+#define PREV_FREE ((uint32_t)1 << 31)
+
+_Static_assert(sizeof(block) == HEADER, "block header must be 8 bytes");
+
+/* A free block's payload: its bin's links, stored encoded (set_link), so
+ * that a pointer the program writes there after the free decodes to no
+ * block, and is caught before it is followed (follow).  `prev` is
+ * meaningless in the block that heads its bin (h->bins[i] says which that
+ * is): popping the head then touches no other block. */
+typedef struct {
+    uintptr_t next, prev;
+} links;
+
+_Static_assert(MIN_STRIDE - HEADER >= sizeof(links), "a free block must hold its links");
+
+enum chunk_state { CH_CURRENT, CH_RESUME, CH_FULL, CH_FREE };
+
+typedef struct heap heap;
+
+typedef struct chunk {
+    ATOMIC(heap *) owner; /* NULL while in the pool */
+    /* The owner's free reads owner and cursor together: one cache line, though
+     * other threads' frees read owner while the owner writes the rest
+     * (a line of their own cost single-threaded churn 16% more misses). */
+    char *cursor;     /* where the next block's header goes; the top block ends here */
+    char *end;        /* pushes stay below it (invariant 6); at most chunk_end() */
+    uint8_t state;    /* enum chunk_state; CH_FREE only under the global lock */
+    bool purged;      /* in the pool with its pages given back */
+    char *end_then;   /* end when the chunk last became current, for calloc */
+    struct chunk *next, *prev;         /* resume list of its heap, or the pool */
+    struct chunk *next_own, *prev_own; /* all chunks of its heap */
+    uint64_t released_ms;              /* when it entered the pool */
+} chunk;
+
+/* Chunks are on intrusive doubly linked lists (a heap's own chunks, its
+ * resume list, the pool): push at the head, and unlink in O(1). */
+#define LIST_PUSH(head, c, next, prev) \
+    do { \
+        (c)->prev = NULL; \
+        (c)->next = (head); \
+        if ((c)->next) \
+            (c)->next->prev = (c); \
+        (head) = (c); \
+    } while (0)
+
+#define LIST_UNLINK(head, c, next, prev) \
+    do { \
+        if ((c)->prev) \
+            (c)->prev->next = (c)->next; \
+        else \
+            (head) = (c)->next; \
+        if ((c)->next) \
+            (c)->next->prev = (c)->prev; \
+    } while (0)
+
+/* The first block's header sits so that its payload is GRANULE-aligned. */
+#define FIRST_OFFSET (((sizeof(chunk) + HEADER + GRANULE - 1) & ~(GRANULE - 1)) - HEADER)
+
+/* A chunk whose free tail is at least this large is worth resuming. */
+#define RESUME_MIN (CHUNK / 4)
+
+/* Bins.  Strides up to SMALL_MAX have one bin each (exact fit); above,
+ * MEDIUM_SPLIT bins share each doubling, up to the largest stride a chunk
+ * holds.  Every bin constant is derived from these three. */
+#define SMALL_SHIFT 10
+#define SMALL_MAX ((size_t)1 << SMALL_SHIFT)
+#define MEDIUM_SPLIT_SHIFT 2 /* four bins per doubling */
+#define MEDIUM_SPLIT (1u << MEDIUM_SPLIT_SHIFT)
+#define SMALL_BINS (SMALL_MAX / GRANULE + 1)
+#define MEDIUM_BINS ((BIMP_CHUNK_SHIFT - SMALL_SHIFT + 1) * MEDIUM_SPLIT)
+#define NBINS (SMALL_BINS + MEDIUM_BINS)
+#define BITMAP_WORDS ((NBINS + 63) / 64)
+
+/* Small blocks freed below a top are binned as they are, without merging
+ * (glibc's fastbins and tcache do the same): the free then touches no
+ * neighbour's bin links, and the block is reused at once, and in the order
+ * of the frees, by the next request of its size.  consolidate merges them
+ * when memory runs short (invariant 3). */
+#define QUICK_MAX SMALL_MAX
+#define QUICK_CAP 16 /* phase: unbounded, 1.8x the time (its nodes end up scattered) */
+_Static_assert(QUICK_MAX <= SMALL_MAX, "unmerged blocks are counted per small bin (on_bin)");
+
+/* The small bin of an exact stride (stride <= SMALL_MAX). */
+static inline unsigned small_bin(size_t stride)
+{
+    return (unsigned)(stride / GRANULE);
+}
+
+static inline unsigned bin_of(size_t stride)
+{
+    if (stride <= SMALL_MAX)
+        return small_bin(stride);
+    unsigned log = 63 - (unsigned)__builtin_clzll(stride);
+    return (unsigned)(SMALL_BINS + (log - SMALL_SHIFT) * MEDIUM_SPLIT +
+                      ((stride >> (log - MEDIUM_SPLIT_SHIFT)) & (MEDIUM_SPLIT - 1)));
+}
+
+/* info keeps stride / GRANULE above the flags: with GRANULE at least
+ * 1 << FLAG_BITS that is the stride itself, scaled down by INFO_SCALE, with
+ * the flags in its low bits (which are zero in any stride), so converting
+ * takes one instruction or two. */
+#define INFO_SCALE (GRANULE >= (1u << FLAG_BITS) ? GRANULE >> FLAG_BITS : 1)
+
+static inline size_t stride_of(uint32_t info)
+{
+    if (GRANULE >= (1u << FLAG_BITS))
+        return (size_t)(info & ~((1u << FLAG_BITS) - 1) & ~B_SAMPLED) * INFO_SCALE;
+    return (size_t)((info & ~B_SAMPLED) >> FLAG_BITS) * GRANULE;
+}
+
+static inline block *header_of(void *p)
+{
+    return (block *)((char *)p - HEADER);
+}
+
+static inline void *payload_of(block *b)
+{
+    return (char *)b + HEADER;
+}
+
+static inline links *links_of(block *b)
+{
+    return (links *)payload_of(b);
+}
+
+/* Bin links are stored as the pointer xor a per-process secret: what a use
+ * after free writes over a link decodes to garbage, which follow() refuses.
+ * The secret is set once, before the first block is binned. */
+extern uintptr_t link_secret;
+
+static inline block *get_link(const uintptr_t *field)
+{
+    return (block *)(*field ^ link_secret);
+}
+
+static inline void set_link(uintptr_t *field, block *to)
+{
+    *field = (uintptr_t)to ^ link_secret;
+}
+
+static inline block *next_of(block *b)
+{
+    return get_link(&links_of(b)->next);
+}
+
+/* The link of a block freed by another thread, in its batch or its owner's
+ * inbox (plain pointers: remote_block checks what they lead to). */
+static inline block **link_of(block *b)
+{
+    return (block **)payload_of(b);
+}
+
+static inline block *prev_of(block *b)
+{
+    return get_link(&links_of(b)->prev);
+}
+
+static inline chunk *chunk_of(block *b)
+{
+    return (chunk *)((uintptr_t)b & ~(uintptr_t)(CHUNK - 1));
+}
+
+static inline char *first_of(chunk *c)
+{
+    return (char *)c + FIRST_OFFSET;
+}
+
+/* Where c's blocks may end: the cursor's slot (invariant 8) stays inside. */
+static inline char *chunk_end(chunk *c)
+{
+    return (char *)c + CHUNK - HEADER;
+}
+
+static inline bool chunk_empty(chunk *c)
+{
+    return c->cursor == first_of(c);
+}
+
+/* Block b of c, `stride` bytes, is the top block. */
+static inline bool is_top(chunk *c, block *b, size_t stride)
+{
+    return (char *)b + stride == c->cursor;
+}
+
+/* The cursor of c moves to `to`, the end of its top block of `stride`
+ * bytes: the slot there gets its back distance (invariant 8). */
+static inline void move_cursor(chunk *c, char *to, size_t stride)
+{
+    c->cursor = to; /* the chunk first: the header stores cannot alias it */
+    ((block *)to)->prev = (uint32_t)stride;
+}
+
+static inline block *after(block *b, size_t stride)
+{
+    return (block *)((char *)b + stride);
+}
+
+/* n rounded up to a multiple of a, a power of two. */
+static inline size_t align_up(size_t n, size_t a)
+{
+    return (n + a - 1) & ~(a - 1);
+}
+
+/* The stride that holds n bytes of payload; n must be below PTRDIFF_MAX. */
+static inline size_t stride_for(size_t n)
+{
+    size_t s = (n + HEADER + GRANULE - 1) & ~(GRANULE - 1);
+    return s < MIN_STRIDE ? MIN_STRIDE : s;
+}
+
+static inline uint32_t info_make(size_t stride, uint32_t flags)
+{
+    if (GRANULE >= (1u << FLAG_BITS))
+        return (uint32_t)(stride / INFO_SCALE) | flags;
+    return (uint32_t)(stride / GRANULE) << FLAG_BITS | flags;
+}
+
+/* ======================================================================== */
+/* State                                                                    */
+/* ======================================================================== */
+
+#ifdef BIMP_SINGLE_THREADED
+typedef int lock_t;
+static const int locks_held = 0;
+static inline void lock(lock_t *l) { (void)l; }
+static inline void unlock(lock_t *l) { (void)l; }
+#else
+typedef os_lock lock_t;
+/* How many of Bimp's locks the thread holds, or is about to take: a fork
+ * from a signal handler that interrupted one of them must not wait for it
+ * (before_fork).  Counted before the lock is taken and after it is let go,
+ * with compiler fences, as a handler on this thread would see it. */
+extern TLS_INITIAL_EXEC int locks_held;
+static inline void lock(lock_t *l)
+{
+    locks_held++;
+    atomic_signal_fence(memory_order_seq_cst);
+    os_lock_acquire(l);
+}
+static inline void unlock(lock_t *l)
+{
+    os_lock_release(l);
+    atomic_signal_fence(memory_order_seq_cst);
+    locks_held--;
+}
+#endif
+
+enum heap_state { H_OWNED, H_ORPHAN };
+
+/* What a heap's owner did, for the statistics (bimp_stats). */
+typedef struct {
+    size_t bumped, exact, refit;             /* allocations: pushed, exact bin, split bin */
+    size_t swept;                            /* free blocks popped behind a top */
+    size_t below, below_bytes;               /* frees below the top */
+    size_t remote, remote_bytes;             /* frees this thread made of others' blocks */
+} counts;
+
+struct heap {
+    chunk *cur;           /* the chunk malloc bumps into; never released */
+    block *bins[NBINS];   /* free blocks below the tops of this heap's chunks (and MEDIUM_PROBE) */
+    uint32_t on_bin[SMALL_BINS]; /* how many blocks each small bin holds */
+    uint64_t nonempty[BITMAP_WORDS]; /* bit i: bins[i] is not empty */
+    chunk *resume;        /* chunks with a large free tail */
+    chunk *chunks;        /* every chunk this heap owns */
+    size_t handed_out;    /* bytes (strides) malloc gave, net of in-place resizes */
+    size_t binned;        /* bytes of binned blocks, the hole's too */
+    size_t unmerged;      /* bytes of small blocks binned unmerged since the last consolidate */
+    block *hole;          /* a free run that malloc carves front to back: on no bin */
+    counts n;
+    heap *next_all;       /* every heap ever made: append-only */
+    heap *next_orphan;
+    /* Remote frees this thread made, not yet handed to their owner: a batch
+     * for one heap, linked through payloads, sent with one atomic. */
+    heap *out_to;
+    block *out_first, *out_last;
+    unsigned out_count;
+    /* What other threads use, on a cache line of its own: the owner writes
+     * the fields above all the time. */
+    CACHE_ALIGNED ATOMIC(block *) inbox; /* remote frees, linked through payloads */
+    ATOMIC(int) state;    /* enum heap_state */
+    lock_t lock;          /* held while working on an orphaned heap */
+};
+
+/* The sentinels, one chunk and three heaps that hold no memory, so that the
+ * fast paths need no NULL tests:
+ *   empty_chunk      the current chunk of a heap that has none yet: it never
+ *                    has room, so the first malloc takes the slow path;
+ *   unattached_heap  the heap of a thread that has not allocated yet
+ *                    (attach_heap gives it a real one);
+ *   exited_heap      the heap of a thread whose exit hook ran (its real heap
+ *                    is orphaned by then);
+ *   late_heap        a real heap, always orphaned and used under its lock,
+ *                    for the allocations of threads past their exit hook.
+ * (The single-threaded build has one real heap, the_heap, and no others.) */
+extern chunk empty_chunk;
+
+#define EMPTY_HEAP_INIT { .cur = &empty_chunk, .state = H_OWNED }
+
+extern heap unattached_heap;
+extern heap exited_heap;
+extern heap late_heap;
+
+#ifdef BIMP_SINGLE_THREADED
+extern heap the_heap;
+extern ptrdiff_t the_countdown;
+static inline ptrdiff_t *my_countdown(void) { return &the_countdown; }
+static inline heap *my_heap(void) { return &the_heap; }
+static inline void set_my_heap(heap *h) { (void)h; }
+static inline chunk *my_cur(heap *h) { return h->cur; }
+static inline void set_cur(heap *h, chunk *c) { h->cur = c; }
+#else
+/* The thread's heap, and a copy of its current chunk (invariant 9). */
+struct mine {
+    heap *heap;
+    chunk *cur;
+    ptrdiff_t countdown; /* bytes to allocate before the next profile sample */
+};
+extern TLS_INITIAL_EXEC struct mine mine;
+static inline ptrdiff_t *my_countdown(void) { return &mine.countdown; }
+static inline heap *my_heap(void) { return mine.heap; }
+static inline void set_my_heap(heap *h)
+{
+    mine.heap = h;
+    mine.cur = h->cur;
+}
+/* The current chunk of h, the caller's heap. */
+static inline chunk *my_cur(heap *h)
+{
+    (void)h;
+    return mine.cur;
+}
+static inline void set_cur(heap *h, chunk *c)
+{
+    h->cur = c;
+    if (h == mine.heap)
+        mine.cur = c;
+}
+#endif
+
+/* The bitmap of non-empty bins: bit i of h->nonempty says bins[i] has a block. */
+static inline void mark_bin(heap *h, unsigned i)
+{
+    h->nonempty[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static inline void unmark_bin(heap *h, unsigned i)
+{
+    h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
+}
+
+static inline bool bin_marked(heap *h, unsigned i)
+{
+    return (h->nonempty[i / 64] >> (i % 64)) & 1;
+}
+
+/* The first non-empty bin at or above i, or NBINS. */
+static inline unsigned next_bin(heap *h, unsigned i)
+{
+    for (unsigned w = i / 64; w < BITMAP_WORDS; w++) {
+        uint64_t bits = h->nonempty[w];
+        if (w == i / 64)
+            bits &= ~(uint64_t)0 << (i % 64);
+        if (bits)
+            return w * 64 + (unsigned)__builtin_ctzll(bits);
+    }
+    return NBINS;
+}
+
+/* bins[MEDIUM_PROBE] is no stride's bin (every stride is at least one
+ * granule) and heads no list: it is NULL exactly when every medium bin is
+ * empty, else the last block binned on one (which may have left it since).
+ * So malloc's fast path learns with one load, and no branch on the size,
+ * whether a small stride's bin, or any medium bin, holds a block. */
+#define MEDIUM_PROBE 0u
+
+static inline unsigned probe_of(size_t stride)
+{
+    /* stride <= SMALL_MAX ? stride / GRANULE : MEDIUM_PROBE, as a mask that
+     * the compiler cannot turn back into a branch */
+    _Static_assert(MEDIUM_PROBE == 0, "the mask makes MEDIUM_PROBE");
+    return small_bin(stride) & -(unsigned)(stride <= SMALL_MAX);
+}
+
+/* Process-wide state; everything but the atomics is guarded by `lock`. */
+struct globals {
+    lock_t lock;
+    bool initialised;
+    ATOMIC(int) threads_ready; /* 0, 1 while os_thread_init runs, 2 after */
+    /* Where chunks come from. */
+    char *brk_start, *brk_end; /* our part of the break; NULL before first use */
+    bool brk_failed;           /* the break could not grow, or somebody else moved it */
+    char *fresh, *fresh_end;   /* segment space not yet cut into chunks */
+    size_t segment_bytes;      /* taken from the OS for chunks */
+    /* Free chunks, in address order so the lowest are reused first and the
+     * break can shrink; `hot` ones still have their pages. */
+    chunk *pool, *pool_last;
+    size_t pool_count, hot_count;
+    uint64_t maintained_ms;
+    /* Heaps. */
+    ATOMIC(heap *) all_heaps;
+    heap *orphans;
+    char *meta, *meta_end;     /* space for heap structs */
+    /* Huge blocks. */
+    ATOMIC(size_t) huge_count, huge_bytes, huge_peak_count, huge_peak_bytes;
+    ATOMIC(size_t) huge_allocs, huge_frees, huge_freed_bytes, huge_reused;
+    /* Statistics of the rare paths; guarded by `lock` or atomic. */
+    size_t chunk_resets, brk_grows, brk_shrinks, peak_segment_bytes;
+    ATOMIC(size_t) heaps_made, heaps_adopted;
+    ATOMIC(size_t) maps, unmaps, purges;
+    ATOMIC(int) options_read;
+};
+extern struct globals g;
+
+
+/* ======================================================================== */
+/* Diagnostics (src/diagnostics.c)                                          */
+/* ======================================================================== */
+
+/* A small buffer formatter: no stdio inside the allocator. */
+typedef struct {
+    char buf[512];
+    size_t len;
+} text;
+
+void put_str(text *t, const char *s);
+void put_uint(text *t, unsigned long long v, unsigned base, int width);
+void put_line_to(text *t, int fd);
+void put_line(text *t);
+void put_human(text *t, size_t n, bool bytes);
+void put_column(text *t, size_t col);
+void put_json_str(text *t, const char *s);
+void put_process(text *t);
+int create_report(const char *pattern, const char *suffix);
+COLD _Noreturn void fatal(const char *what, const void *p, const char *function);
+COLD _Noreturn void corrupt(const void *block_at, const char *why, const char *function);
+
+/* What the corruption checks found, for corrupt()'s message. */
+#define OVERWRITTEN_HEADER "header overwritten, likely an overflow from the block before"
+#define OVERWRITTEN_FREE "free block overwritten, likely a use after free or an overflow from the block before"
+#define OVERWRITTEN_LINK "free block's link overwritten, likely a use after free"
+#define OVERWRITTEN_TOP "memory past the top block overwritten, likely an overflow from it"
+
+#define REQUIRE(cond, what, p) \
+    do { \
+        if (!(cond)) \
+            fatal("invariant broken: " what, p, __func__); \
+    } while (0)
+
+/* ======================================================================== */
+/* Options (src/options.c)                                                  */
+/* ======================================================================== */
+
+/* Run-time options, one field each; options.c's table names them, reads
+ * them from the environment and sets several from mallopt. */
+#define HUGE_THRESHOLD_MAX (CHUNK / 2)
+/* String options (file names) hold at most this many bytes, the 0 too. */
+#define OPTION_TEXT_MAX 256
+/* BIMP_SHOW_STATS's values: 0 off, 1 the text report, 2 JSON. */
+enum { STATS_OFF, STATS_TEXT, STATS_JSON };
+
+struct options {
+    size_t verbose;                     /* BIMP_VERBOSE: the banner at start-up */
+    size_t show_stats;                  /* BIMP_SHOW_STATS: STATS_* at exit */
+    char stats_file[OPTION_TEXT_MAX];   /* BIMP_STATS_FILE: %p the pid; empty: stderr */
+    /* The heap profile: on, bytes per sample on average, its file. */
+    size_t profile, profile_rate;
+    char profile_file[OPTION_TEXT_MAX];
+    /* Requests above this many bytes get a mapping of their own; at most
+     * half a chunk, so a chunk holds two, and never below SMALL_MAX
+     * (set_huge_threshold keeps both, wherever the value comes from). */
+    size_t huge_threshold;
+    /* Bytes of free chunks kept with their pages at most, and for how
+     * long.  Unless the program or the environment sets the threshold
+     * (pool_keep_set), the pool may keep more (POOL_KEEP_SHARE), as glibc's
+     * threshold is dynamic until set. */
+    size_t pool_keep_bytes;
+    bool pool_keep_set;
+    size_t purge_delay_ms;
+    /* Freed huge mappings kept for reuse: how many bytes at most, how long. */
+    size_t huge_cache_max, huge_delay_ms;
+};
+extern struct options opt;
+
+void set_huge_threshold(size_t bytes); /* the option and mallopt */
+void take_options(void);                /* once, before the first allocation */
+void put_options_json(text *t);
+
+/* ======================================================================== */
+/* The address map (src/address_map.c)                                      */
+/* ======================================================================== */
+
+enum unit_kind { U_NONE, U_CHUNK, U_HUGE_START, U_HUGE, U_HUGE_FREED };
+
+#define LEAF_BITS 14
+#define ROOT_SIZE ((size_t)1 << (OS_ADDRESS_BITS - BIMP_CHUNK_SHIFT - LEAF_BITS))
+#define LOG2_GRANULE __builtin_ctz(BIMP_ALIGN)
+
+/* Root of leaves of one byte (enum unit_kind) per CHUNK-sized unit. */
+extern ATOMIC(ATOMIC(uint8_t) *) unit_map[ROOT_SIZE];
+extern lock_t unit_map_lock;
+
+/* The break's chunks, for free's fast check: pointers p with
+ * p - fast_lo < fast_granules * GRANULE and GRANULE-aligned. */
+extern ATOMIC(uintptr_t) fast_lo, fast_granules;
+
+/* Record [p, p + len), CHUNK-aligned, as `kind`; false if out of memory. */
+bool mark_units(void *p, size_t len, unsigned kind);
+/* The break's chunks changed: tell free's fast check. */
+void note_break(void);
+
+static inline bool in_break(const void *p)
+{
+    uintptr_t x = (uintptr_t)p - load_relaxed(&fast_lo);
+    x = x >> LOG2_GRANULE | x << (sizeof x * CHAR_BIT - LOG2_GRANULE);
+    return x < load_relaxed(&fast_granules);
+}
+
+static inline unsigned unit_kind(uintptr_t a)
+{
+    uintptr_t u = a >> BIMP_CHUNK_SHIFT;
+    if (u >> LEAF_BITS >= ROOT_SIZE)
+        return U_NONE;
+    ATOMIC(uint8_t) *leaf = load_acquire(&unit_map[u >> LEAF_BITS]);
+    return leaf ? load_relaxed(&leaf[u & (((uintptr_t)1 << LEAF_BITS) - 1)]) : U_NONE;
+}
+
+/* p could be a block of a chunk mapped outside the break (when the break
+ * cannot grow): its header is Bimp's memory. */
+static inline bool in_mapped_chunk(const void *p)
+{
+    return ((uintptr_t)p & (GRANULE - 1)) == 0 && unit_kind((uintptr_t)p - HEADER) == U_CHUNK;
+}
+
+/* ======================================================================== */
+/* Core: metadata is checked before it is followed                          */
+/* ======================================================================== */
+
+/* What a program can overwrite (the headers next to its blocks, the links
+ * inside the blocks it freed) is checked where Bimp follows it, against
+ * what the rest of the heap says (boundary tags are double bookkeeping);
+ * what fails a check stops the program (corrupt), before any pointer read
+ * from it is followed. */
+
+/* b lies in one of Bimp's chunks, its payload aligned: safe to read. */
+static inline bool in_chunks(block *b)
+{
+    return in_break(payload_of(b)) || in_mapped_chunk(payload_of(b));
+}
+
+/* `to`, read from a bin link of `from`: NULL or a block in Bimp's chunks. */
+static inline block *follow(block *from, block *to)
+{
+    if (to && UNLIKELY(!in_chunks(to)))
+        corrupt(from, OVERWRITTEN_LINK, NULL);
+    return to;
+}
+
+
+
+/* ======================================================================== */
+/* Huge blocks (src/huge.c)                                                 */
+/* ======================================================================== */
+
+/* A huge mapping's first words: what is mapped, where the block's header
+ * is, and how much of the mapping the block has (the rest is pages kept
+ * from a reused mapping, for the block to grow into). */
+typedef struct {
+    size_t mapped, offset, length;
+} huge_words;
+
+static inline huge_words *huge_words_of(char *map)
+{
+    return (huge_words *)map;
+}
+
+/* The offset of a huge block's header in its mapping: room for the words
+ * in front, payload aligned to `align`. */
+static inline size_t huge_offset(size_t align)
+{
+    return align_up(sizeof(huge_words) + HEADER, align) - HEADER;
+}
+
+/* The block length for n bytes at offset off, or 0 if it overflows. */
+static inline size_t huge_length(size_t off, size_t n)
+{
+    if (n > PTRDIFF_MAX - off - HEADER - CHUNK)
+        return 0;
+    return align_up(off + HEADER + n, CHUNK);
+}
+
+static inline char *huge_map(block *b)
+{
+    return (char *)b - b->prev;
+}
+
+static inline size_t huge_usable(block *b)
+{
+    return huge_words_of(huge_map(b))->length - b->prev - HEADER;
+}
+
+void *huge_alloc(size_t n, size_t align, bool zero, bool growing);
+void huge_free(block *b, const char *function);
+void *huge_resize(block *b, size_t n);
+bool empty_huge_cache(void);
+void huge_cache_stats(size_t *count, size_t *bytes);
+extern lock_t huge_cache_lock;
+
+/* ======================================================================== */
+/* The cold rest: checkers, heap profile, statistics                        */
+/* ======================================================================== */
+
+/* src/checks.c: the invariants, checked after every operation by the debug
+ * build; check_chunk returns the bytes of the chunk's binned blocks. */
+size_t check_chunk(chunk *c);
+void check_heap(heap *h);
+
+/* src/profile.c: the heap profile (BIMP_PROFILE). */
+ptrdiff_t next_interval(void);
+void profile_record(void *p, size_t n);
+uint32_t unsample(block *b, bool below);
+void profile_dump(int fd);
+void profile_folded(int fd, bool below);
+void profile_at_exit(void);
+extern lock_t profile_lock;
+
+/* src/stats.c: the statistics. */
+void gather(struct bimp_stats *st, bool walk);
+
+/* bimp.c, for the cold files. */
+heap *usable_heap(void);
+
+/* ======================================================================== */
+/* The entry points' names                                                  */
+/* ======================================================================== */
+
+/* The entry points are written under the C library's names below; the
+ * prefixed library (BIMP_PREFIX) renames them here, in one place, to
+ * bimp_malloc, bimp_free, ... (declared in bimp.h), and replaces nothing. */
+#ifdef BIMP_PREFIX
+#define aligned_alloc bimp_aligned_alloc
+#define calloc bimp_calloc
+#define cfree bimp_cfree
+#define free bimp_free
+#define free_aligned_sized bimp_free_aligned_sized
+#define free_sized bimp_free_sized
+#define mallinfo bimp_mallinfo
+#define mallinfo2 bimp_mallinfo2
+#define malloc bimp_malloc
+#define malloc_info bimp_malloc_info
+#define malloc_stats bimp_malloc_stats
+#define malloc_trim bimp_malloc_trim
+#define malloc_usable_size bimp_malloc_usable_size
+#define mallopt bimp_mallopt
+#define memalign bimp_memalign
+#define posix_memalign bimp_posix_memalign
+#define pvalloc bimp_pvalloc
+#define realloc bimp_realloc
+#define reallocarray bimp_reallocarray
+#define reallocf bimp_reallocf
+#define valloc bimp_valloc
+#endif
+
+#pragma GCC visibility pop
+
+#endif

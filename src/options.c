@@ -1,0 +1,280 @@
+/* src/options.c - the option table (every BIMP_* variable), reading it from
+ * the environment, the start-up banner, and mallopt. */
+
+#include "internal.h"
+
+/* ======================================================================== */
+/* Options                                                                  */
+/* ======================================================================== */
+
+/* Run-time options: one table, read once at start-up from BIMP_* variables
+ * of the environment (ignored in setuid and setgid programs), several also
+ * set by mallopt. */
+/* The values: struct options opt (internal.h). */
+struct options opt = {
+    .profile_rate = (size_t)512 << 10,
+    .huge_threshold = HUGE_THRESHOLD_MAX,
+    .pool_keep_bytes = 8 * CHUNK,
+    .purge_delay_ms = 1000,
+    .huge_cache_max = (size_t)128 << 20,
+    .huge_delay_ms = 1000,
+};
+
+void set_huge_threshold(size_t bytes)
+{
+    opt.huge_threshold = bytes < SMALL_MAX ? SMALL_MAX : bytes > HUGE_THRESHOLD_MAX ? HUGE_THRESHOLD_MAX : bytes;
+}
+
+static const char *const show_stats_words[] = { "0", "text", "json", NULL };
+
+static const struct option {
+    const char *name;
+    size_t *value;       /* a number (parse_size), at most max ... */
+    size_t max;
+    const char *meaning;
+    bool *set;           /* if not NULL: becomes true when the variable sets the option */
+    const char *const *words; /* ... or, if not NULL, words[v] also means v */
+    char *text;          /* a string option instead: copied here (OPTION_TEXT_MAX bytes) */
+} options[] = {
+    { .name = "BIMP_VERBOSE", .value = &opt.verbose, .max = 1,
+      .meaning = "print version, build and options at start-up" },
+    { .name = "BIMP_SHOW_STATS", .value = &opt.show_stats, .max = STATS_JSON,
+      .meaning = "statistics at exit: 1 or text, 2 or json", .words = show_stats_words },
+    { .name = "BIMP_STATS_FILE", .text = opt.stats_file,
+      .meaning = "file for them, %p the pid (default: stderr)" },
+    { .name = "BIMP_PROFILE", .value = &opt.profile, .max = 1,
+      .meaning = "heap profile: sample allocations, report at exit" },
+    { .name = "BIMP_PROFILE_RATE", .value = &opt.profile_rate, .max = (size_t)1 << 40,
+      .meaning = "bytes allocated per sample, on average" },
+    { .name = "BIMP_PROFILE_FILE", .text = opt.profile_file,
+      .meaning = "file for the profile, %p the pid (default: stderr)" },
+    { .name = "BIMP_MMAP_THRESHOLD", .value = &opt.huge_threshold, .max = HUGE_THRESHOLD_MAX,
+      .meaning = "bytes above which a request gets a mapping of its own" },
+    { .name = "BIMP_TRIM_THRESHOLD", .value = &opt.pool_keep_bytes, .max = (size_t)1 << 40,
+      .meaning = "bytes of free chunks kept with their pages", .set = &opt.pool_keep_set },
+    { .name = "BIMP_PURGE_DELAY", .value = &opt.purge_delay_ms, .max = 3600000,
+      .meaning = "milliseconds a free chunk keeps its pages" },
+    { .name = "BIMP_HUGE_CACHE", .value = &opt.huge_cache_max, .max = (size_t)1 << 40,
+      .meaning = "bytes of freed huge blocks kept for reuse" },
+    { .name = "BIMP_HUGE_DELAY", .value = &opt.huge_delay_ms, .max = 3600000,
+      .meaning = "milliseconds a freed huge block is kept" },
+};
+
+#define OPTION_COUNT (sizeof options / sizeof options[0])
+
+/* A decimal number with an optional k, M or G suffix (powers of 1024). */
+static bool parse_size(const char *v, size_t *out)
+{
+    size_t n = 0, scale = 1;
+    if (*v < '0' || *v > '9')
+        return false;
+    for (; *v >= '0' && *v <= '9'; v++) {
+        if (n > (SIZE_MAX - 9) / 10)
+            return false;
+        n = n * 10 + (size_t)(*v - '0');
+    }
+    switch (*v) {
+    case 'k': case 'K': scale = (size_t)1 << 10; v++; break;
+    case 'm': case 'M': scale = (size_t)1 << 20; v++; break;
+    case 'g': case 'G': scale = (size_t)1 << 30; v++; break;
+    }
+    if (*v || n > SIZE_MAX / scale)
+        return false;
+    *out = n * scale;
+    return true;
+}
+
+/* The edit distance of two names, at most 3 counted (more is "far"). */
+static unsigned name_distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b);
+    unsigned row[40], next[40];
+    if (la >= 40 || lb >= 40)
+        return 4;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        next[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned sub = row[j - 1] + (a[i - 1] != b[j - 1]);
+            unsigned del = row[j] + 1, ins = next[j - 1] + 1;
+            next[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(row, next, sizeof row);
+    }
+    return row[lb] < 4 ? row[lb] : 4;
+}
+
+/* One warning line: the variable, why it is ignored, and what is accepted. */
+static void warn_option(const char *entry, const struct option *o)
+{
+    text t = { .len = 0 };
+    put_str(&t, "bimp: ignoring ");
+    put_str(&t, entry);
+    if (!o) {
+        size_t len = strcspn(entry, "=");
+        const char *best = NULL;
+        unsigned best_distance = 3; /* suggest only a name at most 2 edits away, or differing in case */
+        for (size_t k = 0; k < OPTION_COUNT; k++) {
+            unsigned d = strncasecmp(entry, options[k].name, len) == 0 && !options[k].name[len]
+                             ? 0 : name_distance(entry, len, options[k].name);
+            if (d < best_distance)
+                best = options[k].name, best_distance = d;
+        }
+        put_str(&t, ": not an option of Bimp");
+        if (best) {
+            put_str(&t, " (did you mean ");
+            put_str(&t, best);
+            put_str(&t, "?)");
+        }
+    } else if (o->text) {
+        put_str(&t, ": longer than 255 bytes, default kept");
+    } else {
+        put_str(&t, ": not a number from 0 to ");
+        put_uint(&t, o->max, 10, 0);
+        put_str(&t, o->words ? "" : " (k, M, G: powers of 1024)");
+        for (size_t w = 1; o->words && o->words[w]; w++) {
+            put_str(&t, o->words[w + 1] ? ", " : " or ");
+            put_str(&t, o->words[w]);
+        }
+        put_str(&t, ", default kept");
+    }
+    put_line(&t);
+}
+
+/* Read every BIMP_ variable once the environment exists; a value that does
+ * not parse, or a name that is not an option, gets one warning line. */
+static void read_options(void)
+{
+    int ready = 0;
+    const char *entry;
+    for (size_t i = 0; (entry = os_environ(i, &ready)); i++) {
+        if (strncmp(entry, "BIMP_", 5) != 0)
+            continue;
+        const struct option *o = NULL;
+        for (size_t k = 0; k < OPTION_COUNT && !o; k++) {
+            size_t len = strlen(options[k].name);
+            if (strncmp(entry, options[k].name, len) == 0 && entry[len] == '=')
+                o = &options[k];
+        }
+        const char *v = o ? entry + strlen(o->name) + 1 : NULL;
+        size_t value = SIZE_MAX;
+        for (size_t w = 0; o && o->words && o->words[w]; w++)
+            if (strcmp(v, o->words[w]) == 0)
+                value = w;
+        if (!o || (o->text && strlen(v) >= OPTION_TEXT_MAX))
+            warn_option(entry, o);
+        else if (o->text)
+            memcpy(o->text, v, strlen(v) + 1);
+        else if ((value == SIZE_MAX && !parse_size(v, &value)) || value > o->max)
+            warn_option(entry, o);
+        else {
+            *o->value = value;
+            if (o->set)
+                *o->set = true;
+        }
+    }
+    set_huge_threshold(opt.huge_threshold); /* BIMP_MMAP_THRESHOLD's floor */
+    store_relaxed(&g.options_read, ready);
+}
+
+static void print_options(void)
+{
+    text t = { .len = 0 };
+    put_str(&t, "bimp " BIMP_VERSION ": loaded; align ");
+    put_uint(&t, GRANULE, 10, 0);
+    put_str(&t, ", chunk ");
+    put_human(&t, CHUNK, true);
+    if (!THREADED)
+        put_str(&t, ", single-threaded");
+#ifdef BIMP_SET_ERRNO
+    put_str(&t, ", BIMP_SET_ERRNO");
+#endif
+#ifdef BIMP_DEBUG
+    put_str(&t, ", debug checks");
+#endif
+#ifdef BIMP_PREFIX
+    put_str(&t, "; prefixed build: bimp_malloc and the rest, malloc itself is not replaced");
+#endif
+    put_line(&t);
+    for (size_t k = 0; k < OPTION_COUNT; k++) {
+        put_str(&t, "bimp: ");
+        put_str(&t, options[k].name);
+        put_column(&t, 28);
+        put_str(&t, "= ");
+        if (options[k].text)
+            put_str(&t, options[k].text[0] ? options[k].text : "(unset)");
+        else
+            put_uint(&t, *options[k].value, 10, 0);
+        put_str(&t, " ");
+        put_column(&t, 42);
+        put_str(&t, options[k].meaning);
+        put_line(&t);
+    }
+}
+
+
+/* Options are read once the environment exists: at the first allocation,
+ * or, if that came too early in start-up, at the first slow path after. */
+NOINLINE void take_options(void)
+{
+    lock(&g.lock);
+    bool first = !load_relaxed(&g.options_read);
+    if (first)
+        read_options();
+    first &= load_relaxed(&g.options_read) != 0;
+    unlock(&g.lock);
+    if (first && opt.verbose)
+        print_options();
+    if (first && opt.profile)
+        *my_countdown() = 0; /* allocations before the options were read drew no interval */
+}
+
+/* Options are read, and BIMP_VERBOSE's banner printed, when the library is
+ * loaded, also in a program that never allocates; an allocation that comes
+ * earlier (another library's constructor) reads them first. */
+static CONSTRUCTOR void options_at_load(void)
+{
+    if (!load_relaxed(&g.options_read))
+        take_options();
+}
+
+/* The options in force as the members of a JSON object: "NAME": value, ... */
+void put_options_json(text *t)
+{
+    for (size_t k = 0; k < OPTION_COUNT; k++) {
+        put_str(t, k ? ", \"" : "\"");
+        put_str(t, options[k].name);
+        put_str(t, "\": ");
+        if (options[k].text)
+            put_json_str(t, options[k].text);
+        else
+            put_uint(t, *options[k].value, 10, 0);
+    }
+}
+
+/* glibc's mallopt parameter numbers: Bimp includes no libc-specific header. */
+enum { M_MXFAST = 1, M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3 };
+
+/* glibc's answers: 1 for every parameter and value, known or not, but a
+ * fastbin size above 160 (0).  Bimp honours the two thresholds; the
+ * rest (fastbin size, arenas, top pad, mmap count, check action, perturb)
+ * have no counterpart here and are accepted as glibc accepts them. */
+EXPORT int mallopt(int param, int value)
+{
+    switch (param) {
+    case M_MXFAST:
+        return (size_t)value <= 160; /* glibc's MAX_FAST_SIZE on 64-bit */
+    case M_MMAP_THRESHOLD: /* above Bimp's maximum: the maximum; negative: ignored */
+        if (value >= 0)
+            set_huge_threshold((size_t)value);
+        return 1;
+    case M_TRIM_THRESHOLD: /* negative: as glibc, a threshold never reached */
+        opt.pool_keep_bytes = value < 0 ? SIZE_MAX : (size_t)value;
+        opt.pool_keep_set = true;
+        return 1;
+    default:
+        return 1;
+    }
+}
+
