@@ -268,7 +268,7 @@ typedef struct chunk {
  * holds.  Every bin constant is derived from these three. */
 #define SMALL_SHIFT 10
 #define SMALL_MAX ((size_t)1 << SMALL_SHIFT)
-#define MEDIUM_SPLIT_SHIFT 2 /* four bins per doubling */
+#define MEDIUM_SPLIT_SHIFT 2 /* 1 << 2: four bins per doubling */
 #define MEDIUM_SPLIT (1u << MEDIUM_SPLIT_SHIFT)
 #define SMALL_BINS (SMALL_MAX / GRANULE + 1)
 #define MEDIUM_BINS ((BIMP_CHUNK_SHIFT - SMALL_SHIFT + 1) * MEDIUM_SPLIT)
