@@ -131,7 +131,7 @@ static COLD _Noreturn void not_a_block(chunk *c, block *b, const char *function)
             corrupt(at, OVERWRITTEN_HEADER, function);
         at += stride;
     }
-    if (at == (char *)b)
+    if (at == (char *)b && at < c->cursor)
         corrupt(b, OVERWRITTEN_HEADER, function);
     fatal("invalid pointer", payload_of(b), function);
 }
@@ -333,19 +333,31 @@ static chunk *take_chunk(heap *h)
     return c;
 }
 
+/* Return the chunks of heap h from c on, up to `stop` on h's list of
+ * chunks, to the pool: their blocks are gone (an arena's release), or
+ * there are none. */
+static void release_chunks(heap *h, chunk *c, chunk *stop)
+{
+    uint64_t now = os_now_ms();
+    lock(&g.lock);
+    while (c != stop) {
+        chunk *next = c->next_own;
+        store_relaxed(&c->owner, NULL);
+        LIST_UNLINK(h->chunks, c, next_own, prev_own); /* under the lock, for survey() */
+        g.chunk_resets++;
+        c->state = CH_FREE;
+        c->released_ms = now;
+        pool_insert(c);
+        c = next;
+    }
+    maintain_pool(now);
+    unlock(&g.lock);
+}
+
 /* Return an empty chunk of heap h to the pool. */
 static void release_chunk(heap *h, chunk *c)
 {
-    store_relaxed(&c->owner, NULL);
-    uint64_t now = os_now_ms();
-    lock(&g.lock);
-    LIST_UNLINK(h->chunks, c, next_own, prev_own); /* under the lock, for survey() */
-    g.chunk_resets++;
-    c->state = CH_FREE;
-    c->released_ms = now;
-    pool_insert(c);
-    maintain_pool(now);
-    unlock(&g.lock);
+    release_chunks(h, c, c->next_own);
 }
 
 /* Memory for heap structs, which are never freed (orphans are adopted). */
@@ -618,7 +630,8 @@ static inline void popped(heap *h, chunk *c)
 static NOINLINE void pop_free(heap *h, chunk *c, block *p)
 {
     for (;;) {
-        unbin(h, p);
+        if (h->kind == HEAP_THREAD) /* an arena's free blocks are on no bin */
+            unbin(h, p);
         count(h->n.swept, 1);
         c->cursor = (char *)p;
         if (!(p->prev & PREV_FREE))
@@ -747,8 +760,8 @@ static NOINLINE void settle(heap *h, chunk *c)
         int saved = errno; /* free keeps errno; purging may set it */
         release_chunk(h, c);
         errno = saved;
-    } else if (c->state == CH_FULL && tail_holds(c, RESUME_MIN)) {
-        resume_add(h, c);
+    } else if (c->state == CH_FULL && tail_holds(c, RESUME_MIN) && h->kind == HEAP_THREAD) {
+        resume_add(h, c); /* never an arena's: its chunks are a stack in time order */
     }
 }
 
@@ -845,14 +858,18 @@ static void *alloc_in(heap *h, size_t stride)
     return c ? push_live(h, c, stride) : NULL;
 }
 
-/* Place a block of `stride` bytes whose payload is aligned to `align`
- * (> GRANULE): a binned pad block in front makes up the difference. */
-static void *push_aligned(heap *h, size_t stride, size_t align)
+/* Room for a block whose payload is aligned to `align`, with a pad block
+ * in front: the most a push of `stride` bytes can take. */
+static inline size_t aligned_room(size_t stride, size_t align)
 {
-    size_t worst = align + MIN_STRIDE + stride;
-    chunk *c = chunk_with_room(h, worst);
-    if (!c)
-        return NULL;
+    return align + MIN_STRIDE + stride;
+}
+
+/* Push a block of `stride` bytes on c, a chunk of h with aligned_room for
+ * it, its payload aligned to `align` (> GRANULE): a free pad block in front
+ * makes up the difference, binned (loose in an arena's chunk). */
+static void *push_aligned_on(heap *h, chunk *c, size_t stride, size_t align)
+{
     uintptr_t at = (uintptr_t)c->cursor + HEADER;
     size_t gap = align_up(at, align) - at;
     while (gap != 0 && gap < MIN_STRIDE)
@@ -861,11 +878,22 @@ static void *push_aligned(heap *h, size_t stride, size_t align)
         return push_live(h, c, stride);
     block *pad = push(c, gap, B_INUSE); /* until the top above it is in place */
     void *p = push_live(h, c, stride);
-    bin_block(h, pad, gap); /* its neighbours: the old top, in use, and ours */
+    if (h->kind == HEAP_THREAD)
+        bin_block(h, pad, gap); /* its neighbours: the old top, in use, and ours */
+    else
+        store_relaxed(&pad->info, info_make(gap, B_BINNED));
     header_of(p)->prev |= PREV_FREE;
     if (DEBUG_CHECKS)
         check_chunk(c);
     return p;
+}
+
+/* Place a block of `stride` bytes whose payload is aligned to `align`
+ * (> GRANULE) in h. */
+static void *push_aligned(heap *h, size_t stride, size_t align)
+{
+    chunk *c = chunk_with_room(h, aligned_room(stride, align));
+    return c ? push_aligned_on(h, c, stride, align) : NULL;
 }
 
 /* ======================================================================== */
@@ -1059,6 +1087,8 @@ static void send_remote(heap *owner, block *first, block *last)
         ;
 }
 
+static void arena_free(heap *h, chunk *c, block *b, const char *function);
+
 /* Send h's batch of remote frees. */
 static NOINLINE void flush_remote(heap *h)
 {
@@ -1077,6 +1107,10 @@ static NOINLINE void free_remote(chunk *c, block *b, const char *function)
     heap *owner = load_relaxed(&c->owner);
     if (!owner)
         fatal("invalid pointer", payload_of(b), function);
+    if (owner->kind != HEAP_THREAD) {
+        arena_free(owner, c, b, function);
+        return;
+    }
     uint32_t old = fetch_or(&b->info, (uint32_t)B_REMOTE);
     if (!(old & B_INUSE) || (old & B_REMOTE))
         fatal("double free of", payload_of(b), function);
@@ -1189,6 +1223,23 @@ static ALWAYS_INLINE void *alloc(size_t n)
 }
 
 
+/* The calling thread may change the blocks of heap h (not NULL): h is its
+ * heap, or an arena it created. */
+static inline bool changed_here(heap *h)
+{
+    heap *me = my_heap();
+    return h == me || (h->kind == HEAP_ARENA && h->arena_thread == me);
+}
+
+/* The arena block b (its info) belongs to, or NULL. */
+static heap *arena_of(block *b, uint32_t info)
+{
+    heap *h = (info & B_HUGE) ? huge_words_of(huge_map(b))->arena : load_relaxed(&chunk_of(b)->owner);
+    return h && h->kind == HEAP_ARENA ? h : NULL;
+}
+
+static bool arena_resize(heap *h, chunk *c, block *b, uint32_t info, size_t n);
+
 typedef enum { LIVE, FREED, INVALID } pointer_kind; /* what examine() finds a pointer to be */
 
 static pointer_kind examine_huge(block *b)
@@ -1227,7 +1278,7 @@ static pointer_kind examine(void *p)
     heap *owner = load_relaxed(&c->owner);
     if (!owner) /* a chunk in the pool: only a stale pointer points here */
         return (info & B_INUSE) ? INVALID : FREED;
-    if (owner != my_heap()) /* its owner may be changing its chunk: the header only */
+    if (!changed_here(owner)) /* its owner may be changing its chunk: the header only */
         return (info & (B_INUSE | B_REMOTE)) == B_INUSE ? LIVE : FREED;
     if ((char *)b >= c->cursor) /* popped: only a stale pointer points here */
         return (info & B_INUSE) ? INVALID : FREED;
@@ -1268,7 +1319,10 @@ static COLD void release_checked(void *p, const char *function)
         bool below = !(info & B_HUGE) && load_relaxed(&c->owner) == h && !is_top(c, b, stride_of(info));
         info = unsample(b, below);
     }
-    if (info & B_HUGE)
+    heap *arena = (info & B_HUGE) ? huge_words_of(huge_map(b))->arena : NULL;
+    if (arena)
+        arena_free(arena, NULL, b, function);
+    else if (info & B_HUGE)
         huge_free(b, function);
     else if (load_relaxed(&c->owner) == h)
         free_local(h, c, b, info, function);
@@ -1352,12 +1406,14 @@ static bool resize_in_place(block *b, size_t n)
 {
     uint32_t info = load_relaxed(&b->info);
     size_t old = stride_of(info);
+    chunk *c = chunk_of(b);
+    heap *h = my_heap(), *owner = load_relaxed(&c->owner);
+    if (owner && owner != h && changed_here(owner))
+        return arena_resize(owner, c, b, info, n);
     if (n > opt.huge_threshold)
         return false;
     size_t stride = stride_for(n);
-    chunk *c = chunk_of(b);
-    heap *h = my_heap();
-    if (load_relaxed(&c->owner) != h) /* another thread's: only its owner may split it */
+    if (owner != h) /* another thread's: only its owner may split it */
         return stride <= old && old - stride < MIN_STRIDE;
     if (is_top(c, b, old)) {
         if (stride > old && !raise_end_for(c, stride - old))
@@ -1399,8 +1455,9 @@ static void *resize(void *p, size_t n, const char *function)
     uint32_t info = load_relaxed(&b->info);
     if (info & B_SAMPLED) /* the profile follows a block only until it is resized */
         info = unsample(b, false);
+    heap *arena = arena_of(b, info);
     if (info & B_HUGE) {
-        if (n > opt.huge_threshold / 2) {
+        if (n > opt.huge_threshold / 2 && !arena) { /* an arena's keeps its place in the ring */
             void *q = huge_resize(b, n);
             if (q)
                 return q;
@@ -1409,7 +1466,11 @@ static void *resize(void *p, size_t n, const char *function)
         return p;
     }
     bool growing = n > usable_size(b);
-    void *q = growing && n > opt.huge_threshold ? huge_alloc(n, GRANULE, false, true) : alloc(n);
+    void *q;
+    if (arena && changed_here(arena)) /* moved within its arena, to its top */
+        q = bimp_arena_alloc((bimp_arena *)arena, n);
+    else
+        q = growing && n > opt.huge_threshold ? huge_alloc(n, GRANULE, false, true) : alloc(n);
     if (!q)
         return NULL;
     size_t keep = usable_size(b);
@@ -1464,6 +1525,375 @@ static void *alloc_zeroed(size_t n)
 static bool mul_overflows(size_t a, size_t b, size_t *out)
 {
     return __builtin_mul_overflow(a, b, out);
+}
+
+/* ======================================================================== */
+/* Core: arenas                                                             */
+/* ======================================================================== */
+
+/* An arena (bimp_arena) is a heap that no thread's malloc uses: a stack of
+ * chunks in the order it took them (its list of chunks, newest first; the
+ * newest is its current one), and a ring of its marks and huge blocks,
+ * newest first (h->nodes.older).
+ *  - Allocation pushes on the current chunk, or on a new one.  It never
+ *    reuses a block freed below a top and never resumes an older chunk, so
+ *    an arena's blocks lie in the order they were made.
+ *  - A free below a top leaves the block free on no bin, "loose"
+ *    (invariant 3), for a pop, a release or a reset to take.
+ *  - A mark is a block of its own, in use (so no pop goes below it), whose
+ *    payload is its node in the ring.  Releasing to it drops the nodes newer
+ *    than it (freeing the huge blocks among them), returns the chunks newer
+ *    than its chunk to the pool whole, and moves its chunk's cursor down to
+ *    just above it: time in proportion to chunks and huge blocks, not blocks.
+ *  - The arena's thread frees its blocks at once.  Other threads' frees go
+ *    to the arena's inbox one by one (not batched, so that a release applies
+ *    every free that happened before it), and are applied at its next call
+ *    that takes its slow path, marks, releases, resets or destroys. */
+
+/* Larger requests from an arena get a mapping of their own, whatever the
+ * huge threshold says: an arena's chunk holds any block up to this. */
+#define ARENA_HUGE HUGE_THRESHOLD_MAX
+
+_Static_assert(sizeof(arena_node) <= MIN_STRIDE - HEADER, "a mark block holds its node");
+_Static_assert(FIRST_OFFSET + HEADER > offsetof(huge_words, node),
+               "no mark's node sits where a huge block's does in its mapping");
+
+static void node_push(heap *h, arena_node *n)
+{
+    n->older = h->nodes.older;
+    n->newer = &h->nodes;
+    h->nodes.older->newer = n;
+    h->nodes.older = n;
+}
+
+static void node_unlink(arena_node *n)
+{
+    n->older->newer = n->newer;
+    n->newer->older = n->older;
+}
+
+/* Arena a, which the calling thread may use, or a fatal error. */
+static heap *arena_checked(bimp_arena *a, const char *function)
+{
+    heap *h = (heap *)a;
+    if (!h || h->kind != HEAP_ARENA)
+        fatal(h && h->kind == HEAP_DESTROYED ? "use of destroyed arena" : "not an arena", a, function);
+    if (h->arena_thread != my_heap())
+        fatal("arena used by a thread that did not create it", a, function);
+    return h;
+}
+
+/* Free block b of chunk c of arena h, for its thread: the top pops, a block
+ * below it is left loose. */
+static void arena_free_here(heap *h, chunk *c, block *b, uint32_t info, const char *function)
+{
+    size_t stride = stride_of(info);
+    if (is_top(c, b, stride)) {
+        pop_top(h, c, b, info);
+        return;
+    }
+    if (UNLIKELY(!linked(c, b, info)))
+        not_a_block(c, b, function);
+    count(h->n.below, 1);
+    count(h->n.below_bytes, stride);
+    store_relaxed(&b->info, info_make(stride, B_BINNED));
+    after(b, stride)->prev |= PREV_FREE;
+    if (DEBUG_CHECKS)
+        check_chunk(c);
+}
+
+/* Free huge block b of arena h, for its thread. */
+static void arena_free_huge(heap *h, block *b, const char *function)
+{
+    huge_words *w = huge_words_of(huge_map(b));
+    if (UNLIKELY(w->arena != h || w->node.older->newer != &w->node || w->node.newer->older != &w->node))
+        corrupt(b, OVERWRITTEN_HEADER, function);
+    node_unlink(&w->node);
+    w->arena = NULL;
+    huge_free(b, function);
+}
+
+/* free of b, a block of arena h (of chunk c, or huge if c is NULL), by any
+ * thread: at once by the arena's, through its inbox by others. */
+static NOINLINE void arena_free(heap *h, chunk *c, block *b, const char *function)
+{
+    if (h->arena_thread == my_heap()) {
+        if (c)
+            arena_free_here(h, c, b, load_relaxed(&b->info), function);
+        else
+            arena_free_huge(h, b, function);
+        return;
+    }
+    uint32_t old = fetch_or(&b->info, (uint32_t)B_REMOTE);
+    if (!(old & B_INUSE) || (old & B_REMOTE))
+        fatal("double free of", payload_of(b), function);
+    send_remote(h, b, b);
+}
+
+/* Apply the frees other threads made of arena h's blocks. */
+static void arena_drain(heap *h)
+{
+    if (!load_relaxed(&h->inbox))
+        return;
+    block *b = exchange_acquire(&h->inbox, NULL);
+    while (b) {
+        block *next = *link_of(b);
+        uint32_t info = load_relaxed(&b->info);
+        if ((info & (B_HUGE | B_INUSE | B_REMOTE)) == (B_HUGE | B_INUSE | B_REMOTE) &&
+            examine_huge(b) == LIVE)
+            arena_free_huge(h, b, "free");
+        else
+            arena_free_here(h, chunk_of(b), remote_block(h, b), info, "free");
+        b = next;
+    }
+}
+
+/* Room for `need` bytes at the top of arena h: its current chunk, or a new
+ * one (the old one stays below it, full, or goes if empty). */
+static chunk *arena_room(heap *h, size_t need)
+{
+    if (raise_end_for(h->cur, need))
+        return h->cur;
+    chunk *c = take_chunk(h);
+    if (!c)
+        return NULL;
+    chunk *old = h->cur;
+    if (old != &empty_chunk) {
+        if (chunk_empty(old))
+            release_chunk(h, old);
+        else
+            old->state = CH_FULL;
+    }
+    c->state = CH_CURRENT;
+    c->end_then = c->end;
+    h->cur = c;
+    return raise_end_for(c, need) ? c : NULL;
+}
+
+/* A huge block for arena h, in its ring. */
+static void *arena_huge(heap *h, size_t n, size_t align, bool zero)
+{
+    void *p = huge_alloc(n, align > GRANULE ? align : GRANULE, zero, false);
+    if (p) {
+        huge_words *w = huge_words_of(huge_map(header_of(p)));
+        w->arena = h;
+        node_push(h, &w->node);
+    }
+    return p;
+}
+
+/* bimp_arena_alloc's slow path, and the aligned and zeroed ones' only path:
+ * `align` 0 for GRANULE. */
+static NOINLINE void *arena_alloc_slow(bimp_arena *a, size_t n, size_t align, bool zero,
+                                       const char *function)
+{
+    heap *h = arena_checked(a, function);
+    if (n > PTRDIFF_MAX - CHUNK) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    arena_drain(h);
+    if (n > ARENA_HUGE || (align > GRANULE && (align > CHUNK / 8 || n + align > ARENA_HUGE)))
+        return arena_huge(h, n, align, zero);
+    size_t stride = stride_for(n);
+    chunk *c = arena_room(h, align > GRANULE ? aligned_room(stride, align) : stride);
+    void *p = !c ? NULL : align > GRANULE ? push_aligned_on(h, c, stride, align) : push_live(h, c, stride);
+    if (!p)
+        errno = ENOMEM;
+    else if (zero)
+        memset(p, 0, n);
+    return p;
+}
+
+/* realloc of b, a block of arena h's chunk c, by the arena's thread, where
+ * it stands: the top grows or shrinks with the cursor, another block only
+ * shrinks (its tail left loose). */
+static bool arena_resize(heap *h, chunk *c, block *b, uint32_t info, size_t n)
+{
+    size_t old = stride_of(info);
+    if (n > ARENA_HUGE)
+        return false;
+    size_t stride = stride_for(n);
+    if (is_top(c, b, old)) {
+        if (stride > old && !raise_end_for(c, stride - old))
+            return false;
+        move_cursor(c, (char *)b + stride, stride);
+    } else if (stride > old) {
+        return false;
+    } else if (old - stride >= MIN_STRIDE) {
+        block *tail = after(b, stride);
+        tail->prev = (uint32_t)stride;
+        store_relaxed(&tail->info, info_make(old - stride, B_BINNED));
+        after(tail, old - stride)->prev = (uint32_t)(old - stride) | PREV_FREE;
+    } else {
+        return true; /* nothing worth splitting off */
+    }
+    store_relaxed(&b->info, info_make(stride, B_INUSE));
+    count(h->handed_out, stride - old);
+    if (DEBUG_CHECKS)
+        check_chunk(c);
+    return true;
+}
+
+/* Drop everything of arena h above node `stop`, a mark's or the ring's
+ * sentinel (then every block, and the chunks but the current one). */
+static void arena_drop(heap *h, arena_node *stop)
+{
+    arena_drain(h);
+    size_t dropped = 0;
+    while (h->nodes.older != stop) {
+        arena_node *n = h->nodes.older;
+        node_unlink(n);
+        huge_words *w = huge_of_node(n);
+        if (w) {
+            w->arena = NULL;
+            dropped += w->length;
+            huge_free((block *)((char *)w + w->offset), "bimp_arena_release");
+        }
+    }
+    chunk *keep = stop == &h->nodes ? h->cur : chunk_of(header_of(stop));
+    if (keep != &empty_chunk) {
+        chunk *from = stop == &h->nodes ? keep->next_own : h->chunks, *to = stop == &h->nodes ? NULL : keep;
+        for (chunk *c = from; c != to; c = c->next_own)
+            dropped += (size_t)(c->cursor - first_of(c));
+        if (from != to)
+            release_chunks(h, from, to);
+        char *top = stop == &h->nodes ? first_of(keep) : (char *)header_of(stop) + MIN_STRIDE;
+        dropped += (size_t)(keep->cursor - top);
+        move_cursor(keep, top, top == first_of(keep) ? 0 : MIN_STRIDE);
+        keep->state = CH_CURRENT;
+        h->cur = keep;
+    }
+    count(h->n.released, 1);
+    count(h->n.released_bytes, dropped);
+    if (DEBUG_CHECKS)
+        check_heap(h);
+}
+
+/* Mark m's node in arena h's ring, or a fatal error that says why not. */
+static arena_node *mark_node(heap *h, bimp_mark *m, const char *function)
+{
+    block *b = (block *)m;
+    arena_node *want = (arena_node *)payload_of(b);
+    for (arena_node *n = h->nodes.older; n != &h->nodes; n = n->older)
+        if (n == want)
+            return n;
+    heap *owner = b && in_chunks(b) ? load_relaxed(&chunk_of(b)->owner) : NULL;
+    if (owner && owner != h && owner->kind == HEAP_ARENA)
+        fatal("mark of another arena", m, function);
+    fatal("mark newer than the arena's top, or not a mark", m, function);
+}
+
+EXPORT bimp_arena *bimp_arena_create(void)
+{
+    heap *me = usable_heap();
+    if (!me) { /* a thread past its exit hook */
+        errno = ENOMEM;
+        return NULL;
+    }
+    lock(&g.lock);
+    heap *h = g.spare_arenas;
+    if (h)
+        g.spare_arenas = h->next_spare;
+    unlock(&g.lock);
+    if (!h) {
+        if (!(h = new_heap())) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        h->cur = &empty_chunk; /* the rest is zero: fresh mapping */
+        register_heap(h);
+    }
+    h->nodes.older = h->nodes.newer = &h->nodes;
+    h->arena_thread = me;
+    h->kind = HEAP_ARENA;
+    fetch_add(&g.arenas, 1);
+    return (bimp_arena *)h;
+}
+
+EXPORT void bimp_arena_destroy(bimp_arena *a)
+{
+    if (!a)
+        return;
+    int saved = errno;
+    heap *h = arena_checked(a, "bimp_arena_destroy");
+    arena_drop(h, &h->nodes);
+    if (h->cur != &empty_chunk)
+        release_chunk(h, h->cur);
+    h->cur = &empty_chunk;
+    h->kind = HEAP_DESTROYED;
+    h->arena_thread = NULL;
+    fetch_sub(&g.arenas, 1);
+    lock(&g.lock);
+    h->next_spare = g.spare_arenas;
+    g.spare_arenas = h;
+    unlock(&g.lock);
+    errno = saved;
+}
+
+/* A push on the current chunk, else the slow path. */
+EXPORT void *bimp_arena_alloc(bimp_arena *a, size_t n)
+{
+    heap *h = (heap *)a;
+    chunk *c = h->cur;
+    size_t stride = stride_for(n);
+    if (LIKELY(n <= ARENA_HUGE && fits_below_end(c, stride)))
+        return push_live(h, c, stride);
+    return arena_alloc_slow(a, n, 0, false, "bimp_arena_alloc");
+}
+
+EXPORT void *bimp_arena_calloc(bimp_arena *a, size_t count, size_t size)
+{
+    size_t n;
+    if (__builtin_mul_overflow(count, size, &n)) {
+        arena_checked(a, "bimp_arena_calloc");
+        errno = ENOMEM;
+        return NULL;
+    }
+    return arena_alloc_slow(a, n, 0, true, "bimp_arena_calloc");
+}
+
+EXPORT void *bimp_arena_aligned_alloc(bimp_arena *a, size_t align, size_t n)
+{
+    if (!align || (align & (align - 1))) {
+        arena_checked(a, "bimp_arena_aligned_alloc");
+        errno = EINVAL;
+        return NULL;
+    }
+    return arena_alloc_slow(a, n, align, false, "bimp_arena_aligned_alloc");
+}
+
+EXPORT bimp_mark *bimp_arena_mark(bimp_arena *a)
+{
+    heap *h = arena_checked(a, "bimp_arena_mark");
+    arena_drain(h);
+    chunk *c = arena_room(h, MIN_STRIDE);
+    if (!c) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    block *b = push(c, MIN_STRIDE, B_INUSE);
+    count(h->handed_out, MIN_STRIDE);
+    node_push(h, (arena_node *)payload_of(b));
+    if (DEBUG_CHECKS)
+        check_heap(h);
+    return (bimp_mark *)b;
+}
+
+EXPORT void bimp_arena_release(bimp_arena *a, bimp_mark *m)
+{
+    int saved = errno;
+    heap *h = arena_checked(a, "bimp_arena_release");
+    arena_drop(h, mark_node(h, m, "bimp_arena_release"));
+    errno = saved;
+}
+
+EXPORT void bimp_arena_reset(bimp_arena *a)
+{
+    int saved = errno;
+    heap *h = arena_checked(a, "bimp_arena_reset");
+    arena_drop(h, &h->nodes);
+    errno = saved;
 }
 
 /* ======================================================================== */

@@ -2,7 +2,8 @@
  *
  * Programs need no header to use Bimp: preloading libbimp.so replaces the C
  * library's malloc family.  This header declares what Bimp adds beside it:
- * its version and its statistics.  Link with -lbimp (see `pkg-config bimp`).
+ * its version, its statistics, and arenas (the stack as an API).  Link
+ * with -lbimp (see `pkg-config bimp`).
  */
 #ifndef BIMP_H
 #define BIMP_H
@@ -10,9 +11,9 @@
 #include <stddef.h>
 
 #define BIMP_VERSION_MAJOR 0
-#define BIMP_VERSION_MINOR 3
+#define BIMP_VERSION_MINOR 4
 #define BIMP_VERSION_PATCH 0
-#define BIMP_VERSION "0.3.0"
+#define BIMP_VERSION "0.4.0"
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,6 +65,12 @@ struct bimp_stats {
     size_t huge_cached_bytes;
     size_t resident_bytes;    /* the process's resident memory, from the OS (0: unknown) */
     size_t huge_blocks, peak_huge_blocks; /* huge blocks in use now, and at the most */
+
+    /* Arenas (since 0.4.0). */
+    size_t arenas;               /* live now */
+    size_t arena_allocations;    /* pushed on an arena's chunks (huge ones count as huge) */
+    size_t arena_releases;       /* bimp_arena_release and bimp_arena_reset calls */
+    size_t arena_released_bytes; /* bytes of the stacks they dropped */
 };
 
 /* Fill *stats; returns 0. */
@@ -101,6 +108,40 @@ size_t bimp_malloc_usable_size(void *p);
 int bimp_malloc_trim(size_t pad);
 void bimp_malloc_stats(void);
 int bimp_mallopt(int param, int value);
+
+/* Arenas: the stack as an API (README "Arenas", bimp(3)).
+ *
+ * An arena is a stack of blocks of its own: allocation bumps it, a mark
+ * records its height, and a release drops everything allocated after the
+ * mark at once, in time proportional to the chunks dropped, not the
+ * blocks.  Arena blocks are ordinary Bimp blocks: free, realloc and
+ * malloc_usable_size take them, and free of an arena's top block pops it.
+ * An arena belongs to the thread that created it: only that thread calls
+ * these functions on it; any thread may free its blocks (another thread's
+ * frees wait for the arena's next call).  Misuse (a mark of another arena,
+ * a mark already released, another thread's call, a destroyed arena) stops
+ * the program with a one-line message. */
+typedef struct bimp_arena bimp_arena;
+typedef struct bimp_mark bimp_mark;
+
+/* A new, empty arena; NULL with errno ENOMEM when memory is out. */
+bimp_arena *bimp_arena_create(void);
+/* Free every block of the arena, and the arena (NULL: nothing). */
+void bimp_arena_destroy(bimp_arena *arena);
+/* size bytes from the arena, aligned as malloc's; NULL with ENOMEM. */
+void *bimp_arena_alloc(bimp_arena *arena, size_t size);
+/* count * size bytes, zeroed; NULL with ENOMEM (also on overflow). */
+void *bimp_arena_calloc(bimp_arena *arena, size_t count, size_t size);
+/* size bytes aligned to align, a power of two; NULL with EINVAL or ENOMEM. */
+void *bimp_arena_aligned_alloc(bimp_arena *arena, size_t align, size_t size);
+/* The arena's height now, for bimp_arena_release; NULL with ENOMEM.  A
+ * mark takes a block of its own (32 bytes), kept until a release below it. */
+bimp_mark *bimp_arena_mark(bimp_arena *arena);
+/* Free every block allocated from the arena after the mark (blocks that
+ * realloc moved after it included); the mark stays, for the next release. */
+void bimp_arena_release(bimp_arena *arena, bimp_mark *mark);
+/* Free every block of the arena; its marks are gone too. */
+void bimp_arena_reset(bimp_arena *arena);
 
 /* Write them as one line of JSON to fd: {"bimp": version, "pid": ...,
  * "program": ..., "options": {BIMP_* name: value}, "stats": {field of

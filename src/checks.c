@@ -29,9 +29,9 @@ size_t check_chunk(chunk *c)
         REQUIRE(!!(b->prev & PREV_FREE) == prev_free, "prev-free bit", b);
         REQUIRE(!(info & B_HUGE), "huge flag inside a chunk", b);
         REQUIRE(free == !!(info & B_BINNED), "free exactly when binned", b);
-        REQUIRE(!(free && prev_free) || stride <= QUICK_MAX || prev_stride <= QUICK_MAX,
-                "two large free neighbours", b);
-        if (free && b != h->hole) {
+        REQUIRE(!(free && prev_free) || stride <= QUICK_MAX || prev_stride <= QUICK_MAX ||
+                    h->kind != HEAP_THREAD, "two large free neighbours", b);
+        if (free && b != h->hole && h->kind == HEAP_THREAD) {
             block *next = follow(b, next_of(b)), *on_bin_before;
             REQUIRE(h->bins[bin_of(stride)] == b ||
                         ((on_bin_before = follow(b, prev_of(b))) && next_of(on_bin_before) == b &&
@@ -89,16 +89,37 @@ void check_heap(heap *h)
                 (load_relaxed(&h->hole->info) & (B_BINNED | B_INUSE)) == B_BINNED, "the hole", h->hole);
         on_bins += stride_of(load_relaxed(&h->hole->info));
     }
-    REQUIRE(on_bins == binned && binned == h->binned, "binned bytes", h);
+    if (h->kind == HEAP_THREAD) {
+        REQUIRE(on_bins == binned && binned == h->binned, "binned bytes", h);
+        return;
+    }
+    /* An arena's: nothing binned; its current chunk is its newest; its ring
+     * holds marks (blocks of its chunks, in use) and its huge blocks. */
+    REQUIRE(on_bins == 0 && !h->hole && h->cur == (h->chunks ? h->chunks : &empty_chunk),
+            "an arena's chunks", h);
+    for (arena_node *n = h->nodes.older; n != &h->nodes; n = n->older) {
+        REQUIRE(n->older->newer == n && n->newer->older == n, "an arena's ring", n);
+        block *b = header_of(n);
+        if (huge_of_node(n))
+            REQUIRE(huge_of_node(n)->arena == h, "an arena's huge block", n);
+        else
+            REQUIRE(in_chunks(b) && load_relaxed(&chunk_of(b)->owner) == h && (char *)b < chunk_of(b)->cursor &&
+                        load_relaxed(&b->info) == info_make(MIN_STRIDE, B_INUSE), "an arena's mark", b);
+    }
 }
 
 
 #ifdef BIMP_DEBUG
-/* Debug builds: check every structure of the calling thread's heap. */
+/* Debug builds: check every structure of the calling thread's heap, and
+ * of the arenas it created. */
 EXPORT void bimp_check_heap(void)
 {
     heap *h = usable_heap();
-    if (h)
-        check_heap(h);
+    if (!h)
+        return;
+    check_heap(h);
+    for (heap *a = load_acquire(&g.all_heaps); a; a = a->next_all)
+        if (a->kind == HEAP_ARENA && a->arena_thread == h)
+            check_heap(a);
 }
 #endif

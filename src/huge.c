@@ -25,7 +25,7 @@ static void count_huge(size_t len, int sign)
 /* A huge mapping is ready: its words, its block. */
 static void *huge_place(char *map, size_t mapped, size_t off, size_t len)
 {
-    *huge_words_of(map) = (huge_words){ mapped, off, len };
+    *huge_words_of(map) = (huge_words){ .mapped = mapped, .offset = off, .length = len };
     block *b = (block *)(map + off);
     b->prev = (uint32_t)off;
     store_relaxed(&b->info, B_HUGE | B_INUSE);

@@ -451,12 +451,24 @@ static inline void unlock(lock_t *l)
 
 enum heap_state { H_OWNED, H_ORPHAN };
 
+/* A thread's heap, or an arena's (bimp_arena; "Core: arenas" in bimp.c).
+ * The values are unlikely bytes, so that a pointer to something else is
+ * seldom taken for an arena. */
+enum heap_kind { HEAP_THREAD = 0, HEAP_ARENA = 0xa7, HEAP_DESTROYED = 0xd5 };
+
+/* A node of an arena's ring of marks and huge blocks, newest first: the
+ * payload of a mark block, or in a huge block's words. */
+typedef struct arena_node {
+    struct arena_node *older, *newer;
+} arena_node;
+
 /* What a heap's owner did, for the statistics (bimp_stats). */
 typedef struct {
     size_t bumped, exact, refit;             /* allocations: pushed, exact bin, split bin */
     size_t swept;                            /* free blocks popped behind a top */
     size_t below, below_bytes;               /* frees below the top */
     size_t remote, remote_bytes;             /* frees this thread made of others' blocks */
+    size_t released, released_bytes;         /* an arena's releases and resets */
 } counts;
 
 struct heap {
@@ -483,6 +495,12 @@ struct heap {
     CACHE_ALIGNED ATOMIC(block *) inbox; /* remote frees, linked through payloads */
     ATOMIC(int) state;    /* enum heap_state */
     lock_t lock;          /* held while working on an orphaned heap */
+    /* An arena's: the heap of the thread that uses it, its ring of marks and
+     * huge blocks (newest = nodes.older), the next destroyed one to reuse. */
+    uint8_t kind;         /* enum heap_kind */
+    heap *arena_thread;
+    arena_node nodes;
+    heap *next_spare;
 };
 
 /* The sentinels, one chunk and three heaps that hold no memory, so that the
@@ -612,6 +630,9 @@ struct globals {
     ATOMIC(size_t) heaps_made, heaps_adopted;
     ATOMIC(size_t) maps, unmaps, purges;
     ATOMIC(int) options_read;
+    /* Arenas: how many are live; destroyed ones, for the next create. */
+    ATOMIC(size_t) arenas;
+    heap *spare_arenas;
 };
 extern struct globals g;
 
@@ -767,10 +788,22 @@ static inline block *follow(block *from, block *to)
 
 /* A huge mapping's first words: what is mapped, where the block's header
  * is, and how much of the mapping the block has (the rest is pages kept
- * from a reused mapping, for the block to grow into). */
+ * from a reused mapping, for the block to grow into); an arena's huge block
+ * also keeps its arena and its place in the arena's ring. */
 typedef struct {
     size_t mapped, offset, length;
+    heap *arena;     /* the arena the block belongs to, or NULL */
+    arena_node node; /* in that arena's ring */
 } huge_words;
+
+/* The words of the huge block whose node in an arena's ring n is, or NULL
+ * if n is a mark's (a mark's node lies further into its chunk). */
+static inline huge_words *huge_of_node(arena_node *n)
+{
+    if (((uintptr_t)n & (CHUNK - 1)) != offsetof(huge_words, node))
+        return NULL;
+    return (huge_words *)((char *)n - offsetof(huge_words, node));
+}
 
 static inline huge_words *huge_words_of(char *map)
 {

@@ -49,6 +49,12 @@ NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
         size_t allocated = bumped + exact + refit;
         st->in_use_bytes += in_use;
         st->binned_bytes += binned;
+        if (peek(h->kind) != HEAP_THREAD) { /* an arena's, live or destroyed */
+            st->arena_allocations += bumped;
+            st->arena_releases += peek(h->n.released);
+            st->arena_released_bytes += peek(h->n.released_bytes);
+            continue;
+        }
         st->bumped += bumped;
         st->reused_exact += exact;
         st->reused_split += refit;
@@ -86,7 +92,9 @@ NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
     st->maps = load_relaxed(&g.maps);
     st->unmaps = load_relaxed(&g.unmaps);
     st->purges = load_relaxed(&g.purges);
-    st->allocations = st->bumped + st->reused_exact + st->reused_split + st->huge_allocations;
+    st->arenas = load_relaxed(&g.arenas);
+    st->allocations = st->bumped + st->reused_exact + st->reused_split + st->huge_allocations +
+                      st->arena_allocations;
     st->frees = st->top_pops + st->frees_below_top + st->huge_frees;
 }
 
@@ -166,6 +174,9 @@ static const struct stat_row {
     { "  madvise (purges)", STAT(purges), STAT_NONE, 0, NULL },
     { "thread heaps made", STAT(heaps_made), STAT_NONE, 0, NULL },
     { "  adopted from exited threads", STAT(heaps_adopted), STAT_NONE, 0, NULL },
+    { "arenas now", STAT(arenas), STAT_NONE, 0, NULL },
+    { "  pushes on arenas", STAT(arena_allocations), STAT_NONE, 0, NULL },
+    { "  releases and resets", STAT(arena_releases), STAT(arena_released_bytes), 0, NULL },
 };
 
 static void print_stats(int fd)
@@ -225,7 +236,8 @@ static const struct {
     STAT_FIELD(unmaps), STAT_FIELD(purges), STAT_FIELD(heaps_made), STAT_FIELD(heaps_adopted),
     STAT_FIELD(pool_bytes), STAT_FIELD(pool_purged_bytes), STAT_FIELD(huge_cached),
     STAT_FIELD(huge_cached_bytes), STAT_FIELD(resident_bytes), STAT_FIELD(huge_blocks),
-    STAT_FIELD(peak_huge_blocks),
+    STAT_FIELD(peak_huge_blocks), STAT_FIELD(arenas), STAT_FIELD(arena_allocations),
+    STAT_FIELD(arena_releases), STAT_FIELD(arena_released_bytes),
 };
 _Static_assert(sizeof stat_fields / sizeof stat_fields[0] == sizeof(struct bimp_stats) / sizeof(size_t),
                "every field of struct bimp_stats is in stat_fields");

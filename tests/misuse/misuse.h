@@ -56,4 +56,16 @@ typedef void (*free_sized_fn)(void *p, size_t size);
 typedef void (*free_aligned_sized_fn)(void *p, size_t align, size_t size);
 typedef void (*cfree_fn)(void *p);
 
+/* Bimp's arena API (bimp.h), from the preloaded library. */
+typedef void *(*arena_create_fn)(void);
+typedef void (*arena_destroy_fn)(void *arena);
+typedef void *(*arena_alloc_fn)(void *arena, size_t size);
+typedef void *(*arena_mark_fn)(void *arena);
+typedef void (*arena_release_fn)(void *arena, void *mark);
+#define ARENA_CREATE ((arena_create_fn)entry("bimp_arena_create"))
+#define ARENA_DESTROY ((arena_destroy_fn)entry("bimp_arena_destroy"))
+#define ARENA_ALLOC ((arena_alloc_fn)entry("bimp_arena_alloc"))
+#define ARENA_MARK ((arena_mark_fn)entry("bimp_arena_mark"))
+#define ARENA_RELEASE ((arena_release_fn)entry("bimp_arena_release"))
+
 #endif

@@ -95,6 +95,12 @@ misuse size-too-large             "wrong size for"     free_sized
 misuse size-too-small             "wrong size for"     free_sized
 misuse size-aligned               "wrong size for"     free_aligned_sized
 misuse alignment-wrong            "wrong alignment for" free_aligned_sized
+misuse arena-mark-other           "mark of another arena" bimp_arena_release
+misuse arena-mark-released        "mark newer than the arena's top, or not a mark" bimp_arena_release
+misuse arena-destroyed            "use of destroyed arena" bimp_arena_alloc
+misuse arena-other-thread         "arena used by a thread that did not create it" bimp_arena_mark
+misuse arena-double-free          "double free of"     free
+misuse arena-released-free        "invalid pointer"    free
 
 run control
 if [ $rc -eq 0 ] && [ -z "$err" ]; then
