@@ -90,9 +90,10 @@ tsan() {
 }
 
 # (a) threads under ThreadSanitizer: the core paths, then with statistics
-# and trimming called concurrently.
+# and trimming called concurrently, then with arenas.
 tsan tsan-stress 4 4 20000
 tsan tsan-stats 4 2 10000 stats
+tsan tsan-arenas 4 4 20000 arenas
 
 # (b) forks while threads churn.
 check fork-storm 120 env LD_PRELOAD="$LIB" "$OUT/forkstorm" faults/fork-storm 300

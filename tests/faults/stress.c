@@ -6,9 +6,13 @@
  * cookie (its seed and size in its first 16 bytes) and a pattern after it,
  * checked before every free and realloc.  The threads run in rounds; blocks
  * left in the mailboxes at the end of a round outlive their threads.
- * Usage: stress <name> <threads> <rounds> <operations per thread per round> [stats]
+ * Usage: stress <name> <threads> <rounds> <operations per thread per round> [stats|arenas]
  * With `stats`, threads also call mallinfo2, malloc_trim and
- * malloc_usable_size concurrently. */
+ * malloc_usable_size concurrently.  With `arenas`, some blocks come from
+ * the thread's arena (and go to other threads like the rest: remote frees
+ * into an arena, reallocs by other threads, arenas whose thread exited),
+ * and threads open scopes on a second arena of theirs (mark, blocks freed
+ * and resized inside, release). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
@@ -27,6 +31,13 @@ size_t bimp_malloc_usable_size(void *p);
 void bimp_free_sized(void *p, size_t size);
 int bimp_malloc_trim(size_t pad);
 struct mallinfo2 bimp_mallinfo2(void);
+typedef struct bimp_arena bimp_arena;
+typedef struct bimp_mark bimp_mark;
+bimp_arena *bimp_arena_create(void);
+void bimp_arena_destroy(bimp_arena *arena);
+void *bimp_arena_alloc(bimp_arena *arena, size_t size);
+bimp_mark *bimp_arena_mark(bimp_arena *arena);
+void bimp_arena_release(bimp_arena *arena, bimp_mark *mark);
 
 enum { MAXTHREADS = 16, LOCAL = 96, BOX = 64, COOKIE = 16 };
 
@@ -44,7 +55,10 @@ typedef struct {
 } mailbox;
 
 static mailbox boxes[MAXTHREADS];
-static int nthreads, stats;
+static int nthreads, stats, arenas;
+/* With `arenas`: the thread's arena for blocks that may leave the thread
+ * (never destroyed: its blocks outlive the thread), and its scratch arena. */
+static __thread bimp_arena *shared_arena, *scratch_arena;
 static long nops;
 static int failures;
 static char first_failure[256];
@@ -145,6 +159,12 @@ static int make(item *it, uint64_t *s)
         it->p = bimp_aligned_alloc((size_t)64 << (r % 5), n);
         it->plain = 0;
         break;
+    case 2:
+        if (arenas) {
+            it->p = bimp_arena_alloc(shared_arena, n);
+            break;
+        }
+        /* fall through */
     default:
         it->p = bimp_malloc(n);
         break;
@@ -193,6 +213,41 @@ static void resize(item *it, uint64_t *s)
     stamp(it);
 }
 
+/* A scope on the scratch arena: blocks made, some freed or resized inside
+ * it, all checked, then dropped by one release. */
+static void scope(uint64_t *s)
+{
+    item in[32];
+    bimp_mark *m = bimp_arena_mark(scratch_arena);
+    int k = 0;
+    for (; k < 32; k++) {
+        in[k].n = random_size(s);
+        in[k].p = bimp_arena_alloc(scratch_arena, in[k].n);
+        if (!in[k].p) {
+            failure("arena allocation failed", &in[k]);
+            break;
+        }
+        in[k].seed = rnd(s) | 1;
+        stamp(&in[k]);
+        if (rnd(s) % 4 == 0) { /* the top, freed: it pops */
+            bimp_free(in[k].p);
+            k--;
+        } else if (k > 1 && rnd(s) % 8 == 0) { /* one below the top: it waits */
+            if (!intact(&in[k - 1], in[k - 1].n))
+                failure("arena block changed", &in[k - 1]);
+            bimp_free(in[k - 1].p);
+            in[k - 1] = in[k];
+            k--;
+        } else if (rnd(s) % 8 == 0) { /* the top, resized */
+            resize(&in[k], s);
+        }
+    }
+    while (k-- > 0)
+        if (!intact(&in[k], in[k].n))
+            failure("arena block changed before the release", &in[k]);
+    bimp_arena_release(scratch_arena, m);
+}
+
 static int send(int to, item *it)
 {
     mailbox *m = &boxes[to];
@@ -227,6 +282,10 @@ static void *worker(void *arg)
     uint64_t s = 0x9e3779b97f4a7c15ull * (uint64_t)(me + 1) + (uint64_t)nops;
     item local[LOCAL];
     memset(local, 0, sizeof local);
+    if (arenas) {
+        shared_arena = bimp_arena_create();
+        scratch_arena = bimp_arena_create();
+    }
     for (long op = 0; op < nops && !__atomic_load_n(&failures, __ATOMIC_RELAXED); op++) {
         item *it = &local[rnd(&s) % LOCAL];
         unsigned r = (unsigned)(rnd(&s) % 100);
@@ -262,6 +321,8 @@ static void *worker(void *arg)
                     break;
             while (k-- > 0)
                 drop(&burst[k], &s);
+        } else if (arenas) {
+            scope(&s);
         } else if (stats) {
             if (r == 96) {
                 struct mallinfo2 mi = bimp_mallinfo2();
@@ -278,6 +339,8 @@ static void *worker(void *arg)
     for (int i = 0; i < LOCAL; i++)
         if (local[i].p && !(i % 4 == 0 && send((me + 1) % nthreads, &local[i])))
             drop(&local[i], &s);
+    if (arenas)
+        bimp_arena_destroy(scratch_arena);
     return NULL;
 }
 
@@ -288,6 +351,7 @@ int main(int argc, char **argv)
     int rounds = argc > 3 ? atoi(argv[3]) : 3;
     nops = argc > 4 ? atol(argv[4]) : 20000;
     stats = argc > 5 && strcmp(argv[5], "stats") == 0;
+    arenas = argc > 5 && strcmp(argv[5], "arenas") == 0;
     if (nthreads < 2 || nthreads > MAXTHREADS) {
         fprintf(stderr, "threads: 2 to %d\n", MAXTHREADS);
         return 2;
