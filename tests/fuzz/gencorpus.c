@@ -2,7 +2,8 @@
  * small inputs, each a scenario spelled in harness.h's encoding (every
  * operation on its own, stack- and queue-shaped frees, realloc chains
  * through every size class, calloc of reused memory, every alignment, every
- * failing call, blocks crossing threads, lowered thresholds, trimming), plus
+ * failing call, blocks crossing threads, lowered thresholds, trimming,
+ * arenas with nested marks, frees, reallocs and remote frees), plus
  * some structured random sequences.  Deterministic.
  * Usage: gencorpus <directory>   (make -C tests/fuzz corpus) */
 #include "harness.h"
@@ -74,6 +75,8 @@ static void op_remote_alloc(int s, int call, size_t a, size_t n) { op(OP_REMOTE_
 static void op_remote_free(int s, int call, size_t n) { op(OP_REMOTE_FREE); b((unsigned)s); b((unsigned)call); size(n); }
 static void op_absurd(int s, int call, int index) { op(OP_ABSURD); b((unsigned)s); b((unsigned)call); b((unsigned)index); }
 static void op_mallopt(int which, int index) { op(OP_MALLOPT); b((unsigned)which); b((unsigned)index); }
+static void op_arena_alloc(int s, int call, size_t a, size_t n) { op(OP_ARENA_ALLOC); b((unsigned)s); b((unsigned)call); align(a); size(n); }
+static void op_arena_release(int k) { op(OP_ARENA_RELEASE); b((unsigned)k); }
 
 static void save(const char *name)
 {
@@ -362,13 +365,46 @@ int main(int argc, char **argv)
     op(OP_CHECK_ALL);
     save("trim-free-runs");
 
+    /* Arenas: nested scopes with frees and reallocs inside, every size. */
+    for (size_t i = 0; i < NSOME; i++)
+        op_arena_alloc((int)i, (int)(i % 3), (size_t)16 << (i % 9), some_sizes[i]);
+    op(OP_ARENA_MARK);
+    for (int i = 0; i < 20; i++)
+        op_arena_alloc(24 + i, i % 3, 64, (size_t)(i * 97) % 2000);
+    op_free(30);
+    op_free(43);
+    op_realloc(25, 50000);
+    op_realloc(43, 10);
+    op(OP_ARENA_MARK);
+    for (int i = 0; i < 10; i++)
+        op_arena_alloc(44 + i, 0, 16, some_sizes[(size_t)i * 2 % NSOME]);
+    op_realloc(3, 300000);
+    op_arena_release(1);
+    op(OP_CHECK_ALL);
+    op_arena_release(0);
+    op_arena_alloc(60, 1, 16, 5000);
+    op(OP_ARENA_RESET);
+    op_arena_alloc(61, 0, 16, 100);
+    save("arena-scopes");
+    /* Arena blocks freed and resized by the helper thread, then released. */
+    op(OP_ARENA_MARK);
+    for (int i = 0; i < 16; i++)
+        op_arena_alloc(i, 0, 16, some_sizes[(size_t)i % NSOME]);
+    for (int i = 0; i < 16; i += 2)
+        op_remote_free(i, i % 4, 3000);
+    op(OP_HELPER_EXIT);
+    op_arena_alloc(20, 0, 16, 100);
+    op_arena_release(0);
+    op(OP_CHECK_ALL);
+    save("arena-remote");
+
     /* Structured random sequences: valid operations in random order. */
     for (int f = 0; f < 12; f++) {
         int ops = 40 + (int)rnd(120);
         for (int i = 0; i < ops; i++) {
             int s = (int)rnd(f < 6 ? 16 : SLOTS);
             size_t n = rnd(4) ? rnd(1500) : some_sizes[rnd(NSOME)];
-            switch (rnd(12)) {
+            switch (rnd(f >= 9 ? 15 : 12)) {
             case 0: case 1: case 2: op_malloc(s, n); break;
             case 3: op_calloc(s, (int)rnd(9), n); break;
             case 4: op_realloc(s, n); break;
@@ -377,6 +413,9 @@ int main(int argc, char **argv)
             case 8: op_free_sized(s); break;
             case 9: op_newest((int)rnd(8) + 1); break;
             case 10: if (f % 3 == 0) op_remote_alloc(s, (int)rnd(3), 64, n); else op_remote_free(s, (int)rnd(4), n); break;
+            case 12: op_arena_alloc(s, (int)rnd(3), (size_t)1 << rnd(13), n); break;
+            case 13: op(rnd(3) ? OP_ARENA_MARK : OP_ARENA_RESET); break;
+            case 14: op_arena_release((int)rnd(8)); break;
             default: op((enum harness_op)rnd(OP_COUNT)); b(rnd(256)); b(rnd(256)); b(rnd(256)); break;
             }
         }

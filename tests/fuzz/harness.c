@@ -15,7 +15,10 @@
  *     and errno ENOMEM, its output untouched; invalid alignments EINVAL,
  *     errno untouched) and leave
  *     the old block of a failed realloc live and intact;
- *   - realloc(p, 0) frees p and returns NULL; mallopt's return values.
+ *   - realloc(p, 0) frees p and returns NULL; mallopt's return values;
+ *   - arenas: a release drops exactly the blocks allocated (or moved by
+ *     realloc) after its mark, and nothing later placed overlaps a block the
+ *     model still holds.
  * Blocks also move between threads: a helper thread allocates blocks that
  * this thread frees, and frees or resizes blocks this thread allocated. */
 #define _GNU_SOURCE
@@ -56,7 +59,8 @@ const char *const harness_op_names[OP_COUNT] = {
     "malloc", "calloc", "realloc", "reallocarray", "reallocf", "aligned_alloc", "memalign",
     "posix_memalign", "valloc", "pvalloc", "free", "cfree", "free_sized", "malloc_usable_size",
     "malloc_trim", "mallinfo", "mallopt", "absurd", "free_newest", "remote_alloc",
-    "remote_free", "helper_exit", "check_all",
+    "remote_free", "helper_exit", "check_all", "arena_alloc", "arena_mark", "arena_release",
+    "arena_reset",
 };
 
 /* ------------------------------------------------------------------------ */
@@ -76,11 +80,20 @@ typedef struct {
     size_t usable;    /* malloc_usable_size when it was made or resized */
     size_t align;     /* the alignment asked for (K_ALIGNED) */
     uint64_t seed, birth;
+    uint64_t arena_time; /* an arena block's place in the arena's history; 0: not the arena's */
     enum kind kind;
     const char *from; /* the call that made or last resized it */
 } shadow;
 
 static shadow slots[SLOTS];
+/* The input's arena, its marks, and the clock that orders its blocks and marks. */
+static bimp_arena *arena;
+static struct {
+    bimp_mark *m;
+    uint64_t time;
+} marks[8];
+static int nmarks;
+static uint64_t arena_clock;
 static size_t live_bytes;
 static uint64_t births;
 static const uint8_t *in, *in_end;
@@ -481,6 +494,8 @@ static void resize(int s, enum resize_call how, size_t count, size_t each)
     if (harness_trace)
         fprintf(stderr, "    slot %d = %s(%p, %zu) = %p, usable %zu\n", s, what, (void *)b->p, n, q, usable);
     live_bytes += usable - b->usable;
+    if (b->arena_time && q != b->p) /* moved: to the arena's top, or to the helper's heap */
+        b->arena_time = how == R_REMOTE ? 0 : ++arena_clock;
     b->p = q;
     b->req = b->len = n;
     b->usable = usable;
@@ -675,6 +690,82 @@ static void op_free_newest(void)
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* Arenas                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void op_arena_alloc(void)
+{
+    static const char *const names[] = { "bimp_arena_alloc", "bimp_arena_calloc", "bimp_arena_aligned_alloc" };
+    int s = slot();
+    int call = byte() % 3;
+    size_t align = align_operand(), n = size_operand();
+    if (!power_of_two(align))
+        align = promised_alignment(align);
+    if (align >= ((size_t)1 << 20))
+        n %= 65536;
+    evict(s);
+    n = capped(n, 0);
+    if (!arena && !(arena = bimp_arena_create()))
+        fail("bimp_arena_create failed (errno %d)", errno);
+    void *p = call == 0 ? bimp_arena_alloc(arena, n)
+            : call == 1 ? bimp_arena_calloc(arena, 1, n)
+                        : bimp_arena_aligned_alloc(arena, align, n);
+    calls++;
+    if (call == 2)
+        place(s, p, n, promised_alignment(align), align, K_ALIGNED, names[call], false);
+    else
+        place(s, p, n, MIN_ALIGN, 0, K_PLAIN, names[call], call == 1);
+    slots[s].arena_time = ++arena_clock;
+}
+
+static void op_arena_mark(void)
+{
+    if (nmarks == 8)
+        return;
+    if (!arena && !(arena = bimp_arena_create()))
+        fail("bimp_arena_create failed (errno %d)", errno);
+    marks[nmarks].m = bimp_arena_mark(arena);
+    calls++;
+    if (!marks[nmarks].m)
+        fail("bimp_arena_mark failed (errno %d)", errno);
+    marks[nmarks++].time = ++arena_clock;
+}
+
+/* The arena drops every block after `time` (0: all of them): so does the model. */
+static void arena_dropped(uint64_t time, const char *when)
+{
+    for (int i = 0; i < SLOTS; i++)
+        if (slots[i].p && slots[i].arena_time > time)
+            forget(i);
+    check_all(when);
+}
+
+static void op_arena_release(void)
+{
+    int k = byte();
+    if (!nmarks)
+        return;
+    k %= nmarks;
+    errno = ERRNO_MARK;
+    bimp_arena_release(arena, marks[k].m);
+    calls++;
+    if (errno != ERRNO_MARK)
+        fail("bimp_arena_release changed errno to %d", errno);
+    nmarks = k + 1;
+    arena_dropped(marks[k].time, "after bimp_arena_release");
+}
+
+static void op_arena_reset(void)
+{
+    if (!arena)
+        return;
+    bimp_arena_reset(arena);
+    calls++;
+    nmarks = 0;
+    arena_dropped(0, "after bimp_arena_reset");
+}
+
 static void step(enum harness_op op)
 {
     int s, count;
@@ -826,6 +917,18 @@ static void step(enum harness_op op)
     case OP_CHECK_ALL:
         check_all("when checked");
         break;
+    case OP_ARENA_ALLOC:
+        op_arena_alloc();
+        break;
+    case OP_ARENA_MARK:
+        op_arena_mark();
+        break;
+    case OP_ARENA_RELEASE:
+        op_arena_release();
+        break;
+    case OP_ARENA_RESET:
+        op_arena_reset();
+        break;
     case OP_COUNT:
         break;
     }
@@ -856,6 +959,12 @@ unsigned long harness_run(const uint8_t *data, size_t size)
     for (int i = 0; i < SLOTS; i++)
         if (slots[i].p)
             release(i, i % 3, ERRNO_MARK);
+    if (arena) {
+        bimp_arena_destroy(arena);
+        calls++;
+        arena = NULL;
+        nmarks = 0;
+    }
     if (live_bytes != 0)
         fail("the model lost track of %zu bytes", live_bytes);
     return calls;

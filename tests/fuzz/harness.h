@@ -24,6 +24,9 @@
  *   align  1 byte: < 200: 1 << (b % 13); < 240: 1 << (13 + b % 10);
  *          else (b - 240) * 24 (0 and non-powers of two)
  *   byte   1 byte, meaning given per operation
+ * Arena operations work on one arena per input (created at its first
+ * arena operation, destroyed at the end); arena blocks are freed, resized
+ * and sent to the helper thread like any others.
  * At the end of the input every block still live is checked and freed. */
 #ifndef BIMP_FUZZ_HARNESS_H
 #define BIMP_FUZZ_HARNESS_H
@@ -59,6 +62,10 @@ enum harness_op {
     OP_REMOTE_FREE,    /* slot byte(call): the helper thread frees or reallocs (to size) */
     OP_HELPER_EXIT,    /* the helper thread exits; the next remote operation starts a new one */
     OP_CHECK_ALL,      /* every live block's contents and usable size */
+    OP_ARENA_ALLOC,    /* slot byte(call: alloc, calloc, aligned) align size: from the input's arena */
+    OP_ARENA_MARK,     /* a mark on the arena */
+    OP_ARENA_RELEASE,  /* byte(which mark): release to it; the model drops what came after */
+    OP_ARENA_RESET,    /* reset the arena */
     OP_COUNT
 };
 
