@@ -31,10 +31,13 @@
  * The platform (memory, break, thread exit, environment, error output) is
  * reached only through platform.h.
  *
+ * Arenas (bimp_arena_*) are heaps that no thread's malloc uses, with marks
+ * to release to: "Core: arenas".
+ *
  * Files.  This one holds the hot paths: chunks, bins, push and pop, threads
- * and heaps, allocation and release, and the entry points.  What they share
- * with the cold parts (configuration, layout and invariants, state) is in
- * src/internal.h; the cold parts are in src/ (huge blocks, options,
+ * and heaps, allocation and release, arenas, and the entry points.  What
+ * they share with the cold parts (configuration, layout and invariants,
+ * state) is in src/internal.h; the cold parts are in src/ (huge blocks, options,
  * statistics, checkers, diagnostics, the address map, the heap profile).
  * README.md, "Design notes", says which file owns what.
  */

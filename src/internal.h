@@ -146,7 +146,10 @@
  *     heap's hole, on no bin.  Two free blocks are neighbours only if one of
  *     them is small (stride at most QUICK_MAX): a small block freed below the
  *     top is binned without merging, and merged later (consolidate), so a
- *     pop may sweep several free blocks behind the top.
+ *     pop may sweep several free blocks behind the top.  In an arena's chunk
+ *     a free block is on no bin ("loose"), and any two may be neighbours: an
+ *     arena never reuses below its tops, so only a pop, a release or a reset
+ *     takes them.
  *  4. By 2, a chunk is empty exactly when its top pops down to `first`: it
  *     needs no count of live blocks.  An empty chunk is either its heap's
  *     current chunk or back in the pool.
