@@ -4,7 +4,10 @@
  * sub-requests, each a subtree dropped when it is done.
  *
  * usage: arena API [scale] [nested]
- *   API: bimp      Bimp's arenas (bimp_arena_*; run with libbimp.so preloaded)
+ *   API: bimp      Bimp's arenas (bimp_arena_*; run with libbimp.so preloaded):
+ *                  one arena, a mark per scope, released at its end
+ *        bimp-new  Bimp's arenas, one created and destroyed per scope (as
+ *                  mimalloc's heaps are)
  *        malloc    malloc and free of every node (under any allocator)
  *        obstack   glibc's obstack (obstack_free to the first object)
  *        mimalloc  mimalloc's heaps (mi_heap_*; run with libmimalloc preloaded):
@@ -27,6 +30,7 @@ typedef struct node {
 /* What a request allocates from, whichever the API. */
 enum api { BIMP, MALLOC, OBSTACK, MIMALLOC };
 static enum api api;
+static int arena_per_scope; /* bimp-new */
 
 /* Bimp's and mimalloc's functions, found at run time. */
 static void *(*arena_create)(void);
@@ -93,8 +97,12 @@ static void begin(scope *s, scope *parent)
     memset(s, 0, sizeof *s);
     switch (api) {
     case BIMP:
-        s->arena = bimp_arena_;
-        s->mark = arena_mark(bimp_arena_);
+        if (arena_per_scope) {
+            s->arena = arena_create();
+        } else {
+            s->arena = bimp_arena_;
+            s->mark = arena_mark(bimp_arena_);
+        }
         break;
     case OBSTACK:
         s->ob = &ob;
@@ -134,7 +142,10 @@ static void end(scope *s, node *tree, void **bufs, int nbufs, size_t bytes)
     switch (api) {
     case BIMP: {
         uint64_t t0 = now_ns();
-        arena_release(s->arena, s->mark);
+        if (arena_per_scope)
+            arena_destroy(s->arena);
+        else
+            arena_release(s->arena, s->mark);
         release_ns += now_ns() - t0;
         releases++;
         released_chunks += bytes / (256 << 10) + 1;
@@ -231,8 +242,9 @@ int main(int argc, char **argv)
     const char *which = argv[1];
     double scale = bench_init("arena", argc > 2 ? 2 : 1, argv + 1);
     int nested = argc > 3 && strcmp(argv[3], "nested") == 0;
-    if (strcmp(which, "bimp") == 0) {
+    if (strcmp(which, "bimp") == 0 || strcmp(which, "bimp-new") == 0) {
         api = BIMP;
+        arena_per_scope = which[4] != 0;
         arena_create = (void *(*)(void))dlsym(RTLD_DEFAULT, "bimp_arena_create");
         arena_destroy = (void (*)(void *))dlsym(RTLD_DEFAULT, "bimp_arena_destroy");
         arena_alloc = (void *(*)(void *, size_t))dlsym(RTLD_DEFAULT, "bimp_arena_alloc");
@@ -289,7 +301,7 @@ int main(int argc, char **argv)
     printf("arena %s%s: %d requests, checksum %016llx\n", which, nested ? " nested" : "", requests,
            (unsigned long long)sum);
     if (api == BIMP && releases)
-        printf("arena bimp: release %.0f ns per scope, %.1f ns per chunk spanned\n",
+        printf("arena %s: release %.0f ns per scope, %.1f ns per chunk spanned\n", which,
                (double)release_ns / (double)releases, (double)release_ns / (double)released_chunks);
     return 0;
 }
