@@ -784,12 +784,18 @@ static ALWAYS_INLINE void free_local(heap *h, chunk *c, block *b, uint32_t info,
     pop_top(h, c, b, info);
 }
 
-/* Apply every remote free waiting in h's inbox. */
+static void arena_apply_remote(heap *h, block *b);
+
+/* Apply every remote free waiting in h's inbox (an arena's too). */
 static void drain(heap *h)
 {
     if (!load_relaxed(&h->inbox))
         return;
     block *b = exchange_acquire(&h->inbox, NULL);
+    if (UNLIKELY(h->kind != HEAP_THREAD)) {
+        arena_apply_remote(h, b);
+        return;
+    }
     while (b) {
         block *next = *link_of(b); /* the links of free_remote's batches */
         free_local(h, chunk_of(b), remote_block(h, b), load_relaxed(&b->info), "free");
@@ -1092,6 +1098,16 @@ static void send_remote(heap *owner, block *first, block *last)
 
 static void arena_free(heap *h, chunk *c, block *b, const char *function);
 
+/* Mark b freed by a thread that does not own it (invariant 5): its info
+ * before, or a fatal error if it was not in use. */
+static uint32_t mark_remote(block *b, const char *function)
+{
+    uint32_t old = fetch_or(&b->info, (uint32_t)B_REMOTE);
+    if (!(old & B_INUSE) || (old & B_REMOTE))
+        fatal("double free of", payload_of(b), function);
+    return old;
+}
+
 /* Send h's batch of remote frees. */
 static NOINLINE void flush_remote(heap *h)
 {
@@ -1114,9 +1130,7 @@ static NOINLINE void free_remote(chunk *c, block *b, const char *function)
         arena_free(owner, c, b, function);
         return;
     }
-    uint32_t old = fetch_or(&b->info, (uint32_t)B_REMOTE);
-    if (!(old & B_INUSE) || (old & B_REMOTE))
-        fatal("double free of", payload_of(b), function);
+    uint32_t old = mark_remote(b, function);
     heap *me = my_heap();
     if (me == &unattached_heap || me == &exited_heap) {
         send_remote(owner, b, b);
@@ -1627,27 +1641,21 @@ static NOINLINE void arena_free(heap *h, chunk *c, block *b, const char *functio
             arena_free_huge(h, b, function);
         return;
     }
-    uint32_t old = fetch_or(&b->info, (uint32_t)B_REMOTE);
-    if (!(old & B_INUSE) || (old & B_REMOTE))
-        fatal("double free of", payload_of(b), function);
+    mark_remote(b, function);
     send_remote(h, b, b);
 }
 
-/* Apply the frees other threads made of arena h's blocks. */
-static void arena_drain(heap *h)
+/* Apply the frees other threads made of arena h's blocks, first..., taken
+ * from its inbox (drain). */
+static void arena_apply_remote(heap *h, block *first)
 {
-    if (!load_relaxed(&h->inbox))
-        return;
-    block *b = exchange_acquire(&h->inbox, NULL);
-    while (b) {
-        block *next = *link_of(b);
+    for (block *b = first, *next; b; b = next) {
+        next = *link_of(b);
         uint32_t info = load_relaxed(&b->info);
-        if ((info & (B_HUGE | B_INUSE | B_REMOTE)) == (B_HUGE | B_INUSE | B_REMOTE) &&
-            examine_huge(b) == LIVE)
+        if ((info & (B_HUGE | B_INUSE | B_REMOTE)) == (B_HUGE | B_INUSE | B_REMOTE) && examine_huge(b) == LIVE)
             arena_free_huge(h, b, "free");
         else
             arena_free_here(h, chunk_of(b), remote_block(h, b), info, "free");
-        b = next;
     }
 }
 
@@ -1695,7 +1703,7 @@ static NOINLINE void *arena_alloc_slow(bimp_arena *a, size_t n, size_t align, bo
         errno = ENOMEM;
         return NULL;
     }
-    arena_drain(h);
+    drain(h);
     if (n > ARENA_HUGE || (align > GRANULE && (align > CHUNK / 8 || n + align > ARENA_HUGE)))
         return arena_huge(h, n, align, zero);
     size_t stride = stride_for(n);
@@ -1742,7 +1750,7 @@ static bool arena_resize(heap *h, chunk *c, block *b, uint32_t info, size_t n)
  * sentinel (then every block, and the chunks but the current one). */
 static void arena_drop(heap *h, arena_node *stop)
 {
-    arena_drain(h);
+    drain(h);
     size_t dropped = 0;
     while (h->nodes.older != stop) {
         arena_node *n = h->nodes.older;
@@ -1869,7 +1877,7 @@ EXPORT void *bimp_arena_aligned_alloc(bimp_arena *a, size_t align, size_t n)
 EXPORT bimp_mark *bimp_arena_mark(bimp_arena *a)
 {
     heap *h = arena_checked(a, "bimp_arena_mark");
-    arena_drain(h);
+    drain(h);
     chunk *c = arena_room(h, MIN_STRIDE);
     if (!c) {
         errno = ENOMEM;
