@@ -741,6 +741,13 @@ static inline bool worth_consolidating(heap *h)
     return h->unmerged >= 4096 && h->unmerged >= h->binned / 4;
 }
 
+/* c, not h's current chunk, has a free tail worth bumping into again.
+ * Never an arena's: its chunks are a stack in the order it took them. */
+static inline bool worth_resuming(heap *h, chunk *c)
+{
+    return h->kind == HEAP_THREAD && tail_holds(c, RESUME_MIN);
+}
+
 static void resume_add(heap *h, chunk *c)
 {
     c->state = CH_RESUME;
@@ -763,8 +770,8 @@ static NOINLINE void settle(heap *h, chunk *c)
         int saved = errno; /* free keeps errno; purging may set it */
         release_chunk(h, c);
         errno = saved;
-    } else if (c->state == CH_FULL && tail_holds(c, RESUME_MIN) && h->kind == HEAP_THREAD) {
-        resume_add(h, c); /* never an arena's: its chunks are a stack in time order */
+    } else if (c->state == CH_FULL && worth_resuming(h, c)) {
+        resume_add(h, c);
     }
 }
 
@@ -817,7 +824,7 @@ static chunk *switch_chunk(heap *h, size_t need)
     if (old != &empty_chunk) {
         if (chunk_empty(old))
             release_chunk(h, old);
-        else if (tail_holds(old, RESUME_MIN))
+        else if (worth_resuming(h, old))
             resume_add(h, old);
         else
             old->state = CH_FULL;
@@ -867,18 +874,23 @@ static void *alloc_in(heap *h, size_t stride)
     return c ? push_live(h, c, stride) : NULL;
 }
 
-/* Room for a block whose payload is aligned to `align`, with a pad block
- * in front: the most a push of `stride` bytes can take. */
-static inline size_t aligned_room(size_t stride, size_t align)
+/* A block of an arena's chunk, `stride` bytes, is free: on no bin
+ * ("loose", invariant 3) until a pop, a release or a reset takes it. */
+static inline void leave_loose(block *b, size_t stride)
 {
-    return align + MIN_STRIDE + stride;
+    store_relaxed(&b->info, info_make(stride, B_BINNED));
+    after(b, stride)->prev |= PREV_FREE;
 }
 
-/* Push a block of `stride` bytes on c, a chunk of h with aligned_room for
- * it, its payload aligned to `align` (> GRANULE): a free pad block in front
- * makes up the difference, binned (loose in an arena's chunk). */
-static void *push_aligned_on(heap *h, chunk *c, size_t stride, size_t align)
+/* Place a block of `stride` bytes whose payload is aligned to `align`
+ * (> GRANULE) in h: a free pad block in front makes up the difference,
+ * binned (loose in an arena's chunk). */
+static void *push_aligned(heap *h, size_t stride, size_t align)
 {
+    size_t worst = align + MIN_STRIDE + stride;
+    chunk *c = chunk_with_room(h, worst);
+    if (!c)
+        return NULL;
     uintptr_t at = (uintptr_t)c->cursor + HEADER;
     size_t gap = align_up(at, align) - at;
     while (gap != 0 && gap < MIN_STRIDE)
@@ -887,22 +899,15 @@ static void *push_aligned_on(heap *h, chunk *c, size_t stride, size_t align)
         return push_live(h, c, stride);
     block *pad = push(c, gap, B_INUSE); /* until the top above it is in place */
     void *p = push_live(h, c, stride);
-    if (h->kind == HEAP_THREAD)
+    if (h->kind == HEAP_THREAD) {
         bin_block(h, pad, gap); /* its neighbours: the old top, in use, and ours */
-    else
-        store_relaxed(&pad->info, info_make(gap, B_BINNED));
-    header_of(p)->prev |= PREV_FREE;
+        header_of(p)->prev |= PREV_FREE;
+    } else {
+        leave_loose(pad, gap);
+    }
     if (DEBUG_CHECKS)
         check_chunk(c);
     return p;
-}
-
-/* Place a block of `stride` bytes whose payload is aligned to `align`
- * (> GRANULE) in h. */
-static void *push_aligned(heap *h, size_t stride, size_t align)
-{
-    chunk *c = chunk_with_room(h, aligned_room(stride, align));
-    return c ? push_aligned_on(h, c, stride, align) : NULL;
 }
 
 /* ======================================================================== */
@@ -1472,9 +1477,9 @@ static void *resize(void *p, size_t n, const char *function)
     uint32_t info = load_relaxed(&b->info);
     if (info & B_SAMPLED) /* the profile follows a block only until it is resized */
         info = unsample(b, false);
-    heap *arena = arena_of(b, info);
     if (info & B_HUGE) {
-        if (n > opt.huge_threshold / 2 && !arena) { /* an arena's keeps its place in the ring */
+        /* an arena's stays where it is: it keeps its place in the ring */
+        if (n > opt.huge_threshold / 2 && !huge_words_of(huge_map(b))->arena) {
             void *q = huge_resize(b, n);
             if (q)
                 return q;
@@ -1483,6 +1488,7 @@ static void *resize(void *p, size_t n, const char *function)
         return p;
     }
     bool growing = n > usable_size(b);
+    heap *arena = arena_of(b, info);
     void *q;
     if (arena && changed_here(arena)) /* moved within its arena, to its top */
         q = bimp_arena_alloc((bimp_arena *)arena, n);
@@ -1572,8 +1578,6 @@ static bool mul_overflows(size_t a, size_t b, size_t *out)
 #define ARENA_HUGE HUGE_THRESHOLD_MAX
 
 _Static_assert(sizeof(arena_node) <= MIN_STRIDE - HEADER, "a mark block holds its node");
-_Static_assert(FIRST_OFFSET + HEADER > offsetof(huge_words, node),
-               "no mark's node sits where a huge block's does in its mapping");
 
 static void node_push(heap *h, arena_node *n)
 {
@@ -1613,8 +1617,7 @@ static void arena_free_here(heap *h, chunk *c, block *b, uint32_t info, const ch
         not_a_block(c, b, function);
     count(h->n.below, 1);
     count(h->n.below_bytes, stride);
-    store_relaxed(&b->info, info_make(stride, B_BINNED));
-    after(b, stride)->prev |= PREV_FREE;
+    leave_loose(b, stride);
     if (DEBUG_CHECKS)
         check_chunk(c);
 }
@@ -1659,28 +1662,6 @@ static void arena_apply_remote(heap *h, block *first)
     }
 }
 
-/* Room for `need` bytes at the top of arena h: its current chunk, or a new
- * one (the old one stays below it, full, or goes if empty). */
-static chunk *arena_room(heap *h, size_t need)
-{
-    if (raise_end_for(h->cur, need))
-        return h->cur;
-    chunk *c = take_chunk(h);
-    if (!c)
-        return NULL;
-    chunk *old = h->cur;
-    if (old != &empty_chunk) {
-        if (chunk_empty(old))
-            release_chunk(h, old);
-        else
-            old->state = CH_FULL;
-    }
-    c->state = CH_CURRENT;
-    c->end_then = c->end;
-    h->cur = c;
-    return raise_end_for(c, need) ? c : NULL;
-}
-
 /* A huge block for arena h, in its ring. */
 static void *arena_huge(heap *h, size_t n, size_t align, bool zero)
 {
@@ -1707,8 +1688,8 @@ static NOINLINE void *arena_alloc_slow(bimp_arena *a, size_t n, size_t align, bo
     if (n > ARENA_HUGE || (align > GRANULE && (align > CHUNK / 8 || n + align > ARENA_HUGE)))
         return arena_huge(h, n, align, zero);
     size_t stride = stride_for(n);
-    chunk *c = arena_room(h, align > GRANULE ? aligned_room(stride, align) : stride);
-    void *p = !c ? NULL : align > GRANULE ? push_aligned_on(h, c, stride, align) : push_live(h, c, stride);
+    chunk *c = align > GRANULE ? NULL : chunk_with_room(h, stride);
+    void *p = align > GRANULE ? push_aligned(h, stride, align) : c ? push_live(h, c, stride) : NULL;
     if (!p)
         errno = ENOMEM;
     else if (zero)
@@ -1734,8 +1715,8 @@ static bool arena_resize(heap *h, chunk *c, block *b, uint32_t info, size_t n)
     } else if (old - stride >= MIN_STRIDE) {
         block *tail = after(b, stride);
         tail->prev = (uint32_t)stride;
-        store_relaxed(&tail->info, info_make(old - stride, B_BINNED));
-        after(tail, old - stride)->prev = (uint32_t)(old - stride) | PREV_FREE;
+        after(tail, old - stride)->prev = (uint32_t)(old - stride);
+        leave_loose(tail, old - stride);
     } else {
         return true; /* nothing worth splitting off */
     }
@@ -1762,14 +1743,16 @@ static void arena_drop(heap *h, arena_node *stop)
             huge_free((block *)((char *)w + w->offset), "bimp_arena_release");
         }
     }
-    chunk *keep = stop == &h->nodes ? h->cur : chunk_of(header_of(stop));
+    bool all = stop == &h->nodes;
+    chunk *keep = all ? h->cur : chunk_of(header_of(stop));
     if (keep != &empty_chunk) {
-        chunk *from = stop == &h->nodes ? keep->next_own : h->chunks, *to = stop == &h->nodes ? NULL : keep;
+        /* the chunks to go: all but the current one, or those above keep */
+        chunk *from = all ? keep->next_own : h->chunks, *to = all ? NULL : keep;
         for (chunk *c = from; c != to; c = c->next_own)
             dropped += (size_t)(c->cursor - first_of(c));
         if (from != to)
             release_chunks(h, from, to);
-        char *top = stop == &h->nodes ? first_of(keep) : (char *)header_of(stop) + MIN_STRIDE;
+        char *top = all ? first_of(keep) : (char *)header_of(stop) + MIN_STRIDE;
         dropped += (size_t)(keep->cursor - top);
         move_cursor(keep, top, top == first_of(keep) ? 0 : MIN_STRIDE);
         keep->state = CH_CURRENT;
@@ -1878,7 +1861,7 @@ EXPORT bimp_mark *bimp_arena_mark(bimp_arena *a)
 {
     heap *h = arena_checked(a, "bimp_arena_mark");
     drain(h);
-    chunk *c = arena_room(h, MIN_STRIDE);
+    chunk *c = chunk_with_room(h, MIN_STRIDE);
     if (!c) {
         errno = ENOMEM;
         return NULL;

@@ -801,6 +801,8 @@ typedef struct {
 
 /* The words of the huge block whose node in an arena's ring n is, or NULL
  * if n is a mark's (a mark's node lies further into its chunk). */
+_Static_assert(FIRST_OFFSET + HEADER > offsetof(huge_words, node),
+               "no mark's node sits where a huge block's does in its mapping");
 static inline huge_words *huge_of_node(arena_node *n)
 {
     if (((uintptr_t)n & (CHUNK - 1)) != offsetof(huge_words, node))

@@ -430,8 +430,6 @@ static void random_ops(long ops, uint64_t seed)
     for (long op = 0; op < ops; op++) {
         uint64_t r = rnd(&s), kind = r % 100;
         clock++;
-        if (getenv("ARENA_TRACE") && op >= atol(getenv("ARENA_TRACE")))
-            fprintf(stderr, "op %ld kind %d nblocks %d nmarks %d\n", op, (int)kind, nblocks, nmarks);
         if (kind < 55 && nblocks < 4096) {
             size_t n = r >> 40 & 255;
             if (kind < 2)

@@ -92,7 +92,7 @@ static void *grow(scope *s, void *p, size_t old, size_t n)
     }
 }
 
-static void begin(scope *s, scope *parent)
+static void begin(scope *s)
 {
     memset(s, 0, sizeof *s);
     switch (api) {
@@ -113,7 +113,6 @@ static void begin(scope *s, scope *parent)
     default:
         break;
     }
-    (void)parent;
 }
 
 static void free_tree(node *n)
@@ -274,7 +273,7 @@ int main(int argc, char **argv)
     uint64_t sum = 0;
     for (int q = 0; q < requests; q++) {
         scope req;
-        begin(&req, NULL);
+        begin(&req);
         void *bufs[8];
         node *tree;
         size_t bytes;
@@ -287,7 +286,7 @@ int main(int argc, char **argv)
         sum += build(&req, &r, 2000, bufs, 2, &tree, &bytes);
         for (int k = 0; k < 8; k++) {
             scope sub;
-            begin(&sub, &req);
+            begin(&sub);
             void *sbufs[2];
             node *stree;
             size_t sbytes;
