@@ -162,9 +162,7 @@ static bool cache_huge(char *map, size_t len)
  * huge_place takes them; NULL when out of memory. */
 static char *map_over_aligned(size_t n, size_t align, size_t *off, size_t *len)
 {
-    size_t front = sizeof(huge_words) + HEADER;
-    if (n > PTRDIFF_MAX - align - front - 2 * CHUNK)
-        return NULL;
+    size_t front = sizeof(huge_words) + HEADER; /* n + align + front fits: HUGE_MAX */
     size_t raw_len = align_up(n + align + front, CHUNK);
     char *raw = os_map(raw_len, CHUNK);
     if (!raw)
@@ -187,16 +185,22 @@ void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
 {
     if (align < GRANULE)
         align = GRANULE;
+    if (n == 0) /* a block of 0 bytes still has one, not the mapping's end */
+        n = 1;
+    if (n > HUGE_MAX || align > HUGE_MAX - n) { /* then no size below wraps */
+        errno = ENOMEM;
+        return NULL;
+    }
     size_t off = huge_offset(align), mapped = 0, dirty = 0;
-    size_t len = off <= UINT32_MAX ? huge_length(off, n) : 0;
-    char *map = len && align <= CHUNK ? reuse_huge(len, growing, &mapped) : NULL;
+    size_t len = huge_length(off, n);
+    char *map = align <= CHUNK ? reuse_huge(len, growing, &mapped) : NULL;
     fetch_add(&g.huge_allocs, 1);
     if (map) {
         dirty = mapped;
     } else if (align > CHUNK && (map = map_over_aligned(n, align, &off, &len))) {
         fetch_add(&g.maps, 1);
         mapped = len;
-    } else if (len && align <= CHUNK && (map = os_map(len, CHUNK))) {
+    } else if (align <= CHUNK && (map = os_map(len, CHUNK))) {
         fetch_add(&g.maps, 1);
         mapped = len;
         dirty = fill_from_cache(map, len);

@@ -70,6 +70,8 @@
 #define CONSTRUCTOR __attribute__((constructor))
 #define DESTRUCTOR __attribute__((destructor))
 #define TLS_INITIAL_EXEC __thread __attribute__((tls_model("initial-exec")))
+/* Orders the thread's memory accesses against a signal handler's on it. */
+#define signal_fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 /* The threading layer: the single-threaded build (BIMP_SINGLE_THREADED)
  * turns atomics into plain operations and per-thread variables into plain
  * ones, here and in the lock and heap-of-the-thread definitions below; the
@@ -441,13 +443,13 @@ extern TLS_INITIAL_EXEC int locks_held;
 static inline void lock(lock_t *l)
 {
     locks_held++;
-    atomic_signal_fence(memory_order_seq_cst);
+    signal_fence();
     os_lock_acquire(l);
 }
 static inline void unlock(lock_t *l)
 {
     os_lock_release(l);
-    atomic_signal_fence(memory_order_seq_cst);
+    signal_fence();
     locks_held--;
 }
 #endif
@@ -821,6 +823,11 @@ static inline size_t huge_offset(size_t align)
 {
     return align_up(sizeof(huge_words) + HEADER, align) - HEADER;
 }
+
+/* The most bytes plus alignment a huge request may ask for: above, it fails
+ * at once (no mapping that large can exist), so that no length computed
+ * from them (n + align + the words in front, rounded up to CHUNK) wraps. */
+#define HUGE_MAX ((size_t)PTRDIFF_MAX - 4 * CHUNK)
 
 /* The block length for n bytes at offset off, or 0 if it overflows. */
 static inline size_t huge_length(size_t off, size_t n)

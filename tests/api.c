@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stddef.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static size_t align_of_build, page;
@@ -21,6 +23,9 @@ static void *(*p_reallocf)(void *, size_t);
 static void (*p_cfree)(void *);
 static void (*p_free_sized)(void *, size_t);
 static void (*p_free_aligned_sized)(void *, size_t, size_t);
+static bimp_arena *(*p_arena_create)(void);
+static void *(*p_arena_aligned_alloc)(bimp_arena *, size_t, size_t);
+static void (*p_arena_destroy)(bimp_arena *);
 
 static int aligned(const void *p, size_t a)
 {
@@ -46,6 +51,7 @@ GROUP(loaded)
 {
     CHECK(bimp_is_loaded());
     CHECK(p_reallocf && p_cfree && p_free_sized && p_free_aligned_sized);
+    CHECK(p_arena_create && p_arena_aligned_alloc && p_arena_destroy);
 }
 
 GROUP(malloc_zero)
@@ -319,6 +325,103 @@ GROUP(memalign)
         free(many[i]);
 }
 
+/* The address-space limit of alignment_edges' child: 1 GiB above what it
+ * has mapped when it starts. */
+static size_t edge_limit;
+
+/* One aligned request at the edges, which returned p (errno err): a request
+ * whose size and alignment add up to more than the limit fails with ENOMEM,
+ * a small one succeeds with a good block, and anything between does one or
+ * the other. */
+static int edge_ok(void *p, int err, size_t a, size_t n)
+{
+    int impossible = n > edge_limit || a > edge_limit - n;
+    int small = !impossible && a + n <= ((size_t)64 << 20);
+    if (!p)
+        return err == ENOMEM && !small;
+    if (impossible || !aligned(p, a > align_of_build ? a : align_of_build) || malloc_usable_size(p) < n)
+        return 0;
+    volatile char *c = p; /* the first and the last byte are the program's */
+    c[0] = 1;
+    c[malloc_usable_size(p) - 1] = 2;
+    return 1;
+}
+
+/* Every aligned entry point, with alignment 2^k for every k up to 63 and
+ * sizes at the edges (0, near the alignment, near PTRDIFF_MAX and SIZE_MAX;
+ * glibc's tst-malloc-too-large): ENOMEM for what cannot be, a good block for
+ * what can, never a crash.  In a child under an address-space limit, so
+ * that what fails does so fast. */
+static void aligned_edges_child(void)
+{
+    struct rlimit lim;
+    long vm_pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f || fscanf(f, "%ld", &vm_pages) != 1)
+        _exit(3);
+    fclose(f);
+    edge_limit = (size_t)vm_pages * page + ((size_t)1 << 30);
+    lim.rlim_cur = lim.rlim_max = edge_limit;
+    if (setrlimit(RLIMIT_AS, &lim) != 0)
+        _exit(3);
+    bimp_arena *arena = p_arena_create();
+    for (unsigned k = 0; k < 64; k++) {
+        size_t a = (size_t)1 << k;
+        size_t n[] = { 0, 1, a - 1, a, a + 1, 2 * a - 1, 3 * a + 5, (size_t)PTRDIFF_MAX - a,
+                       (size_t)PTRDIFF_MAX - a + 1, (size_t)PTRDIFF_MAX - 4096, (size_t)PTRDIFF_MAX,
+                       (size_t)PTRDIFF_MAX + 1, SIZE_MAX - a, SIZE_MAX - a + 1, SIZE_MAX - 4096,
+                       SIZE_MAX, ((size_t)1 << 62) + a };
+        size_t count = sizeof n / sizeof n[0], from = 0;
+        if (k == 63) { /* every size from 2^63 - 65536 up: the crash of glibc's test */
+            count = 65536;
+            from = ((size_t)1 << 63) - 65536;
+        }
+        for (size_t i = 0; i < count; i++) {
+            size_t size = from ? from + i : n[i];
+            errno = 0;
+            void *p = memalign(a, size);
+            CHECK(edge_ok(p, errno, a, size));
+            free(p);
+            errno = 0;
+            p = aligned_alloc(a, size);
+            CHECK(edge_ok(p, errno, a, size));
+            free(p);
+            if (a >= sizeof(void *)) {
+                void *out = (void *)0x1234;
+                int r = posix_memalign(&out, a, size);
+                CHECK(r == 0 ? edge_ok(out, 0, a, size) : r == ENOMEM && out == (void *)0x1234 &&
+                                                          edge_ok(NULL, ENOMEM, a, size));
+                if (r == 0)
+                    free(out);
+            }
+            errno = 0;
+            p = p_arena_aligned_alloc(arena, a, size);
+            CHECK(edge_ok(p, errno, a, size));
+            free(p);
+        }
+    }
+    p_arena_destroy(arena);
+    errno = 0;
+    CHECK(valloc(SIZE_MAX - page) == NULL && errno == ENOMEM);
+    errno = 0;
+    CHECK(pvalloc((size_t)PTRDIFF_MAX - page + 1) == NULL && errno == ENOMEM);
+    if (group_failures) /* the parent's FAIL line names only the exit status */
+        fprintf(stderr, "alignment_edges: %s\n", group_first);
+    _exit(group_failures ? 1 : 0);
+}
+
+GROUP(alignment_edges)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+        aligned_edges_child();
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(!WIFSIGNALED(status)); /* a crash: Bimp unmapped or touched what is not its */
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 GROUP(valloc_pvalloc)
 {
     void *v = valloc(1);
@@ -528,6 +631,9 @@ int main(int argc, char **argv)
     p_cfree = (void (*)(void *))dlsym(RTLD_DEFAULT, "cfree");
     p_free_sized = (void (*)(void *, size_t))dlsym(RTLD_DEFAULT, "free_sized");
     p_free_aligned_sized = (void (*)(void *, size_t, size_t))dlsym(RTLD_DEFAULT, "free_aligned_sized");
+    p_arena_create = (bimp_arena * (*)(void)) dlsym(RTLD_DEFAULT, "bimp_arena_create");
+    p_arena_aligned_alloc = (void *(*)(bimp_arena *, size_t, size_t))dlsym(RTLD_DEFAULT, "bimp_arena_aligned_alloc");
+    p_arena_destroy = (void (*)(bimp_arena *))dlsym(RTLD_DEFAULT, "bimp_arena_destroy");
     RUN(loaded);
     if (!bimp_is_loaded())
         return 1;
@@ -541,6 +647,7 @@ int main(int argc, char **argv)
     RUN(reallocf);
     RUN(posix_memalign);
     RUN(memalign);
+    RUN(alignment_edges);
     RUN(valloc_pvalloc);
     RUN(usable_size);
     RUN(free_variants);
