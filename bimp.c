@@ -67,9 +67,6 @@ TLS_INITIAL_EXEC int locks_held;
 TLS_INITIAL_EXEC struct mine mine = { &unattached_heap, &empty_chunk, 0 };
 #endif
 
-/* Break space kept beyond the last chunk in use before the break shrinks. */
-#define BREAK_SLACK (4 * CHUNK)
-
 /* ======================================================================== */
 /* Core: the metadata checks of free and the bins                           */
 /* ======================================================================== */
@@ -147,239 +144,6 @@ static inline block *remote_block(heap *h, block *b)
                  (load_relaxed(&b->info) & (B_INUSE | B_REMOTE | B_HUGE)) != (B_INUSE | B_REMOTE)))
         corrupt(b, OVERWRITTEN_LINK, "free");
     return b;
-}
-
-/* ======================================================================== */
-/* Core: memory from the OS                                                 */
-/* ======================================================================== */
-
-/* `step` more bytes of segment space from the break; false if it refuses. */
-static bool grow_break(size_t step)
-{
-    char *at = NULL;
-    if (!g.brk_end) {
-        char *end = os_heap_grow(NULL, 0);
-        size_t pad = end ? align_up((uintptr_t)end, CHUNK) - (uintptr_t)end : 0;
-        if (end && os_heap_grow(end, pad + step)) {
-            g.brk_start = g.brk_end = g.fresh = g.fresh_end = end + pad;
-            at = g.brk_start;
-        }
-    } else if (g.fresh_end == g.brk_end && os_heap_grow(g.brk_end, step)) {
-        at = g.brk_end;
-    }
-    if (!at || !mark_units(at, step, U_CHUNK))
-        return false;
-    g.fresh_end = g.brk_end = at + step;
-    g.segment_bytes += step;
-    g.brk_grows++;
-    note_break();
-    return true;
-}
-
-/* `step` more bytes of segment space from an aligned mapping. */
-static bool grow_mapped(size_t step)
-{
-    char *p = os_map(step, CHUNK);
-    if (!p)
-        return false;
-    if (!mark_units(p, step, U_CHUNK)) {
-        os_unmap(p, step);
-        return false;
-    }
-    g.fresh = p;
-    g.fresh_end = p + step;
-    g.segment_bytes += step;
-    fetch_add(&g.maps, 1);
-    return true;
-}
-
-/* More segment space: the break first, an aligned mapping when it fails.
- * Steps grow with the heap (an eighth of it, four chunks at least); under
- * a tight limit (RLIMIT_DATA) a single chunk is tried before giving up. */
-static bool grow_segments(void)
-{
-    size_t step = g.segment_bytes / 8;
-    step = align_up(step < 4 * CHUNK ? 4 * CHUNK : step, CHUNK);
-    if (!g.brk_failed) {
-        if (grow_break(step) || grow_break(CHUNK))
-            return true;
-        g.brk_failed = true;
-    }
-    return grow_mapped(step) || grow_mapped(CHUNK);
-}
-
-static void pool_insert(chunk *c)
-{
-    chunk *at = g.pool_last;
-    while (at && at > c)
-        at = at->prev;
-    c->prev = at;
-    c->next = at ? at->next : g.pool;
-    if (c->next)
-        c->next->prev = c;
-    else
-        g.pool_last = c;
-    if (at)
-        at->next = c;
-    else
-        g.pool = c;
-    g.pool_count++;
-    g.hot_count += !c->purged;
-}
-
-static void pool_remove(chunk *c)
-{
-    if (!c->next)
-        g.pool_last = c->prev;
-    LIST_UNLINK(g.pool, c, next, prev);
-    g.pool_count--;
-    g.hot_count -= !c->purged;
-}
-
-/* Give a pooled chunk's pages back, all but the one its header is on. */
-static void purge_chunk(chunk *c)
-{
-    size_t page = os_page_size();
-    os_purge((char *)c + page, CHUNK - page);
-    fetch_add(&g.purges, 1);
-    c->purged = true;
-    c->end = (char *)c + page;
-    g.hot_count--;
-}
-
-/* Shrink the break over the free chunks at its end, keeping `slack` bytes. */
-static void shrink_break(size_t slack)
-{
-    if (g.brk_failed || !g.brk_end || g.fresh_end != g.brk_end)
-        return;
-    while (g.pool_last && (char *)g.pool_last + CHUNK == g.fresh && g.pool_last->purged) {
-        chunk *c = g.pool_last;
-        pool_remove(c);
-        g.fresh = (char *)c;
-    }
-    size_t excess = (size_t)(g.brk_end - g.fresh);
-    if (excess > slack) {
-        size_t cut = align_up(excess - slack, CHUNK) > excess ? excess : align_up(excess - slack, CHUNK);
-        char *end = g.brk_end;
-        g.brk_end -= cut;
-        note_break();
-        if (os_heap_shrink(end, cut) == 0) {
-            g.brk_shrinks++;
-            mark_units(g.brk_end, cut, U_NONE);
-            g.fresh_end = g.brk_end;
-            g.segment_bytes -= cut;
-        } else {
-            g.brk_end = end;
-            note_break();
-        }
-    }
-}
-
-/* A program that frees many chunks and soon takes as many again would fault
- * in fresh pages each time: the pool may keep up to 1/POOL_KEEP_SHARE of all
- * chunk memory hot (if that is more than BIMP_TRIM_THRESHOLD), each chunk for
- * BIMP_PURGE_DELAY ms. */
-#define POOL_KEEP_SHARE 2
-
-/* Purge the pool's chunks that have waited long enough (looked at once a
- * millisecond), and any beyond the number kept hot; then let the break
- * shrink.  With `now` 0, purge them all. */
-static void maintain_pool(uint64_t now)
-{
-    size_t keep = opt.pool_keep_bytes / CHUNK;
-    if (!opt.pool_keep_set && keep < g.segment_bytes / CHUNK / POOL_KEEP_SHARE)
-        keep = g.segment_bytes / CHUNK / POOL_KEEP_SHARE;
-    bool timed = now == 0 || now != g.maintained_ms; /* the delays: once a millisecond */
-    if (!timed && g.hot_count <= keep)
-        return;
-    g.maintained_ms = now;
-    for (chunk *c = g.pool_last; c && g.hot_count; c = c->prev) {
-        if (c->purged)
-            continue;
-        if (now == 0 || (timed && now >= c->released_ms + opt.purge_delay_ms) || g.hot_count > keep)
-            purge_chunk(c);
-    }
-    shrink_break(now == 0 ? 0 : BREAK_SLACK);
-}
-
-/* A free chunk for heap h, reset and owned by h; NULL when memory is out.
- * The lowest hot chunk of the pool first, then the lowest purged one. */
-static chunk *take_chunk(heap *h)
-{
-    lock(&g.lock);
-    maintain_pool(os_now_ms());
-    chunk *c = g.pool;
-    while (c && c->purged && c->next)
-        c = c->next;
-    if (c && c->purged)
-        c = g.pool;
-    if (c) {
-        pool_remove(c);
-    } else if ((uintptr_t)g.fresh_end - (uintptr_t)g.fresh >= CHUNK || grow_segments()) {
-        c = (chunk *)g.fresh;
-        g.fresh += CHUNK;
-        c->end = (char *)c + os_page_size(); /* it may be a purged chunk given back */
-        if (g.segment_bytes > g.peak_segment_bytes)
-            g.peak_segment_bytes = g.segment_bytes;
-    }
-    if (c) {
-        c->state = CH_FULL;
-        move_cursor(c, first_of(c), 0); /* empty: no top */
-        LIST_PUSH(h->chunks, c, next_own, prev_own); /* under the lock, for survey() */
-    }
-    unlock(&g.lock);
-    if (!c)
-        return NULL;
-    store_relaxed(&c->owner, h);
-    c->purged = false;
-    c->next = c->prev = NULL;
-    return c;
-}
-
-/* Return the chunks of heap h from c on, up to `stop` on h's list of
- * chunks, to the pool: their blocks are gone (an arena's release), or
- * there are none. */
-static void release_chunks(heap *h, chunk *c, chunk *stop)
-{
-    uint64_t now = os_now_ms();
-    lock(&g.lock);
-    while (c != stop) {
-        chunk *next = c->next_own;
-        store_relaxed(&c->owner, NULL);
-        LIST_UNLINK(h->chunks, c, next_own, prev_own); /* under the lock, for survey() */
-        g.chunk_resets++;
-        c->state = CH_FREE;
-        c->released_ms = now;
-        pool_insert(c);
-        c = next;
-    }
-    maintain_pool(now);
-    unlock(&g.lock);
-}
-
-/* Return an empty chunk of heap h to the pool. */
-static void release_chunk(heap *h, chunk *c)
-{
-    release_chunks(h, c, c->next_own);
-}
-
-/* Memory for heap structs, which are never freed (orphans are adopted). */
-static heap *new_heap(void)
-{
-    size_t size = align_up(sizeof(heap), 64);
-    lock(&g.lock);
-    if ((uintptr_t)g.meta_end - (uintptr_t)g.meta < size) {
-        size_t span = align_up(size * 16, os_page_size());
-        g.meta = os_map(span, os_page_size());
-        g.meta_end = g.meta ? g.meta + span : NULL;
-    }
-    heap *h = NULL;
-    if (g.meta) {
-        h = (heap *)g.meta;
-        g.meta += size;
-    }
-    unlock(&g.lock);
-    return h;
 }
 
 /* ======================================================================== */
@@ -1945,6 +1709,34 @@ static bool purge_free_runs(heap *h)
     return any;
 }
 
+/* A huge request the OS had no room for gives back the address space Bimp
+ * holds unused only if there is at least this much of it: else a program
+ * that asks for impossible sizes in a loop would give the break back and
+ * take it again each time (glibc's tst-malloc-too-large). */
+#define GIVE_BACK_MIN (4 * CHUNK)
+
+/* The address space Bimp holds and does not use goes back to the OS: the
+ * calling thread's current chunk if it is empty (so that the break can
+ * shrink past it), freed huge mappings, free chunks.  For malloc_trim
+ * (`always`), and for a huge request the OS has no room for; true if
+ * anything went. */
+bool give_back_address_space(bool always)
+{
+    if (!always) {
+        size_t cached, cached_bytes;
+        huge_cache_stats(&cached, &cached_bytes);
+        if (cached_bytes + pool_unused_bytes() < GIVE_BACK_MIN)
+            return false;
+    }
+    heap *h = my_heap(); /* a sentinel heap's current chunk is empty_chunk */
+    if (h->cur != &empty_chunk && chunk_empty(h->cur)) {
+        release_chunk(h, h->cur);
+        set_cur(h, &empty_chunk);
+    }
+    bool cached = empty_huge_cache(), pooled = trim_pool(true);
+    return cached || pooled;
+}
+
 /* Everything that can go back to the OS now: true if anything did. */
 static bool trim(void)
 {
@@ -1955,19 +1747,8 @@ static bool trim(void)
         drain(h);
         consolidate(h);
         released = purge_free_runs(h);
-        if (h->cur != &empty_chunk && chunk_empty(h->cur)) { /* let the break shrink past it */
-            release_chunk(h, h->cur);
-            set_cur(h, &empty_chunk);
-        }
     }
-    released |= empty_huge_cache();
-    lock(&g.lock);
-    size_t hot = g.hot_count;
-    char *brk = g.brk_end;
-    maintain_pool(0);
-    released |= hot != g.hot_count || brk != g.brk_end;
-    unlock(&g.lock);
-    return released;
+    return give_back_address_space(true) || released;
 }
 
 /* ======================================================================== */

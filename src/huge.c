@@ -170,12 +170,19 @@ static char *map_over_aligned(size_t n, size_t align, size_t *off, size_t *len)
     char *payload = (char *)align_up((uintptr_t)raw + front, align);
     char *map = (char *)((uintptr_t)(payload - front) & ~(CHUNK - 1));
     *off = (size_t)(payload - HEADER - map);
-    *len = align_up(*off + HEADER + n, CHUNK);
+    *len = huge_length(*off, n);
     if (map > raw)
         os_unmap(raw, (size_t)(map - raw));
     if (map + *len < raw + raw_len)
         os_unmap(map + *len, (size_t)(raw + raw_len - (map + *len)));
     return map;
+}
+
+/* A fresh mapping for a huge block of n bytes aligned to align, whose
+ * offset and length are *off and *len (map_over_aligned sets them). */
+static char *map_huge(size_t n, size_t align, size_t *off, size_t *len)
+{
+    return align > CHUNK ? map_over_aligned(n, align, off, len) : os_map(*len, CHUNK);
 }
 
 /* A huge block of n bytes aligned to align; zeroed if `zero`; `growing`
@@ -185,8 +192,6 @@ void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
 {
     if (align < GRANULE)
         align = GRANULE;
-    if (n == 0) /* a block of 0 bytes still has one, not the mapping's end */
-        n = 1;
     if (n > HUGE_MAX || align > HUGE_MAX - n) { /* then no size below wraps */
         errno = ENOMEM;
         return NULL;
@@ -197,16 +202,18 @@ void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
     fetch_add(&g.huge_allocs, 1);
     if (map) {
         dirty = mapped;
-    } else if (align > CHUNK && (map = map_over_aligned(n, align, &off, &len))) {
-        fetch_add(&g.maps, 1);
-        mapped = len;
-    } else if (align <= CHUNK && (map = os_map(len, CHUNK))) {
-        fetch_add(&g.maps, 1);
-        mapped = len;
-        dirty = fill_from_cache(map, len);
     } else {
-        errno = ENOMEM;
-        return NULL;
+        map = map_huge(n, align, &off, &len);
+        if (!map && give_back_address_space(false)) /* no room: make some, and ask again */
+            map = map_huge(n, align, &off, &len);
+        if (!map) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        fetch_add(&g.maps, 1);
+        mapped = len;
+        if (align <= CHUNK)
+            dirty = fill_from_cache(map, len);
     }
     if (dirty) {
         fetch_add(&g.huge_reused, 1);

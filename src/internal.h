@@ -613,10 +613,11 @@ struct globals {
     lock_t lock;
     bool initialised;
     ATOMIC(int) threads_ready; /* 0, 1 while os_thread_init runs, 2 after */
-    /* Where chunks come from. */
+    /* Where chunks come from (src/pool.c). */
     char *brk_start, *brk_end; /* our part of the break; NULL before first use */
+    char *brk_cut;             /* the break is cut into chunks up to here */
     bool brk_failed;           /* the break could not grow, or somebody else moved it */
-    char *fresh, *fresh_end;   /* segment space not yet cut into chunks */
+    char *fresh, *fresh_end;   /* the mapped segment's rest, not yet cut into chunks */
     size_t segment_bytes;      /* taken from the OS for chunks */
     /* Free chunks, in address order so the lowest are reused first and the
      * break can shrink; `hot` ones still have their pages. */
@@ -824,17 +825,20 @@ static inline size_t huge_offset(size_t align)
     return align_up(sizeof(huge_words) + HEADER, align) - HEADER;
 }
 
-/* The most bytes plus alignment a huge request may ask for: above, it fails
- * at once (no mapping that large can exist), so that no length computed
- * from them (n + align + the words in front, rounded up to CHUNK) wraps. */
-#define HUGE_MAX ((size_t)PTRDIFF_MAX - 4 * CHUNK)
+/* The most bytes plus alignment a huge request may ask for: the address
+ * space the address map covers (Bimp refuses mappings above it).  Larger
+ * requests fail at once, without asking the OS, and no length computed from
+ * them (n + align + the words in front, rounded up to CHUNK) can wrap. */
+#define HUGE_MAX ((size_t)1 << OS_ADDRESS_BITS)
+_Static_assert(HUGE_MAX < PTRDIFF_MAX / 2, "lengths below HUGE_MAX + 2 CHUNK never wrap");
 
-/* The block length for n bytes at offset off, or 0 if it overflows. */
+/* The block length for n bytes at offset off, or 0 if it overflows; a
+ * block of 0 bytes gets one, so that its payload is not the mapping's end. */
 static inline size_t huge_length(size_t off, size_t n)
 {
     if (n > PTRDIFF_MAX - off - HEADER - CHUNK)
         return 0;
-    return align_up(off + HEADER + n, CHUNK);
+    return align_up(off + HEADER + (n ? n : 1), CHUNK);
 }
 
 static inline char *huge_map(block *b)
@@ -855,6 +859,26 @@ void huge_cache_stats(size_t *count, size_t *bytes);
 extern lock_t huge_cache_lock;
 
 /* ======================================================================== */
+/* The chunk pool (src/pool.c)                                              */
+/* ======================================================================== */
+
+/* A free chunk for heap h, empty and owned by h; NULL when memory is out. */
+chunk *take_chunk(heap *h);
+/* Return h's chunks from c up to `stop` on its list of chunks, empty or
+ * with blocks nobody will use, to the pool. */
+void release_chunks(heap *h, chunk *c, chunk *stop);
+static inline void release_chunk(heap *h, chunk *c)
+{
+    release_chunks(h, c, c->next_own);
+}
+/* malloc_trim, and memory running out: give back the pool's pages, and
+ * with `address_space` its chunks' address space too; true if any went. */
+bool trim_pool(bool address_space);
+/* The address space of free chunks and of segments not cut yet. */
+size_t pool_unused_bytes(void);
+heap *new_heap(void);
+
+/* ======================================================================== */
 /* The cold rest: checkers, heap profile, statistics                        */
 /* ======================================================================== */
 
@@ -871,6 +895,10 @@ void profile_dump(int fd);
 void profile_folded(int fd, bool below);
 void profile_at_exit(void);
 extern lock_t profile_lock;
+
+/* bimp.c: the address space Bimp holds and does not use goes back (for a
+ * failed mapping, only if there is enough of it to be worth the work). */
+bool give_back_address_space(bool always);
 
 /* src/stats.c: the statistics. */
 void gather(struct bimp_stats *st, bool walk);

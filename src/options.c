@@ -105,6 +105,33 @@ static unsigned name_distance(const char *a, size_t la, const char *b)
     return row[lb] < 4 ? row[lb] : 4;
 }
 
+/* The option whose name entry's ("NAME=value") is closest to: differing
+ * in case or by at most two edits; NULL if none is. */
+static const char *closest_option(const char *entry)
+{
+    size_t len = strcspn(entry, "=");
+    const char *best = NULL;
+    unsigned best_distance = 3;
+    for (size_t k = 0; k < OPTION_COUNT; k++) {
+        unsigned d = strncasecmp(entry, options[k].name, len) == 0 && !options[k].name[len]
+                         ? 0 : name_distance(entry, len, options[k].name);
+        if (d < best_distance)
+            best = options[k].name, best_distance = d;
+    }
+    return best;
+}
+
+/* The option entry ("NAME=value") sets, or NULL. */
+static const struct option *option_of(const char *entry)
+{
+    for (size_t k = 0; k < OPTION_COUNT; k++) {
+        size_t len = strlen(options[k].name);
+        if (strncmp(entry, options[k].name, len) == 0 && entry[len] == '=')
+            return &options[k];
+    }
+    return NULL;
+}
+
 /* One warning line: the variable, why it is ignored, and what is accepted. */
 static void warn_option(const char *entry, const struct option *o)
 {
@@ -112,15 +139,7 @@ static void warn_option(const char *entry, const struct option *o)
     put_str(&t, "bimp: ignoring ");
     put_str(&t, entry);
     if (!o) {
-        size_t len = strcspn(entry, "=");
-        const char *best = NULL;
-        unsigned best_distance = 3; /* suggest only a name at most 2 edits away, or differing in case */
-        for (size_t k = 0; k < OPTION_COUNT; k++) {
-            unsigned d = strncasecmp(entry, options[k].name, len) == 0 && !options[k].name[len]
-                             ? 0 : name_distance(entry, len, options[k].name);
-            if (d < best_distance)
-                best = options[k].name, best_distance = d;
-        }
+        const char *best = closest_option(entry);
         put_str(&t, ": not an option of Bimp");
         if (best) {
             put_str(&t, " (did you mean ");
@@ -143,26 +162,28 @@ static void warn_option(const char *entry, const struct option *o)
 }
 
 /* Read every BIMP_ variable once the environment exists; a value that does
- * not parse, or a name that is not an option, gets one warning line. */
+ * not parse gets one warning line.  A BIMP_ name that is no option gets
+ * one only if it is close to an option's (a typo), or BIMP_VERBOSE is set:
+ * a build system or test runner may export BIMP_ variables of its own, and
+ * every process it starts would print the line. */
 static void read_options(void)
 {
     int ready = 0;
     const char *entry;
+    bool unknown = false;
     for (size_t i = 0; (entry = os_environ(i, &ready)); i++) {
         if (strncmp(entry, "BIMP_", 5) != 0)
             continue;
-        const struct option *o = NULL;
-        for (size_t k = 0; k < OPTION_COUNT && !o; k++) {
-            size_t len = strlen(options[k].name);
-            if (strncmp(entry, options[k].name, len) == 0 && entry[len] == '=')
-                o = &options[k];
-        }
-        const char *v = o ? entry + strlen(o->name) + 1 : NULL;
+        const struct option *o = option_of(entry);
+        unknown |= !o;
+        if (!o)
+            continue;
+        const char *v = entry + strlen(o->name) + 1;
         size_t value = SIZE_MAX;
-        for (size_t w = 0; o && o->words && o->words[w]; w++)
+        for (size_t w = 0; o->words && o->words[w]; w++)
             if (strcmp(v, o->words[w]) == 0)
                 value = w;
-        if (!o || (o->text && strlen(v) >= OPTION_TEXT_MAX))
+        if (o->text && strlen(v) >= OPTION_TEXT_MAX)
             warn_option(entry, o);
         else if (o->text)
             memcpy(o->text, v, strlen(v) + 1);
@@ -174,6 +195,9 @@ static void read_options(void)
                 *o->set = true;
         }
     }
+    for (size_t i = 0; unknown && (entry = os_environ(i, &ready)); i++) /* once BIMP_VERBOSE is known */
+        if (strncmp(entry, "BIMP_", 5) == 0 && !option_of(entry) && (opt.verbose || closest_option(entry)))
+            warn_option(entry, NULL);
     set_huge_threshold(opt.huge_threshold); /* BIMP_MMAP_THRESHOLD's floor */
     store_relaxed(&g.options_read, ready);
 }

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define HEADROOM ((size_t)48 << 20)
-enum { MAXSMALL = 1 << 20, MAXHUGE = 64 };
+enum { MAXSMALL = 1 << 22, MAXHUGE = 64 };
 
 static void *small[MAXSMALL]; /* in .bss: counted before the limit is set */
 static size_t small_len[MAXSMALL];
@@ -146,11 +146,90 @@ static int align4g(void)
     return 0;
 }
 
+/* `oom reuse-as|reuse-data`: memory Bimp holds and does not use is
+ * available to any request, under a limit of 256 MiB above what the
+ * process uses.  Small blocks fill the limit and are freed: then 1 MiB
+ * blocks fill most of it again (freed chunks' address space given back:
+ * the break shrinks, mapped chunks are unmapped), and so does one block of
+ * half the room.  The other way round, 1 MiB blocks fill it and are freed
+ * (their mappings cached for reuse): then small blocks fill most of it.
+ * malloc_trim(0) brings the address space back near where it started. */
+#define REUSE_ROOM ((size_t)256 << 20)
+enum { SMALL_N = 100, BIG_N = 1 << 20, BIG_MAX = 512 };
+static void *bigs[BIG_MAX];
+
+/* Fill the room with blocks of n bytes, each touched, into out (at most
+ * max); how many fitted. */
+static size_t fill_with(void **out, size_t max, size_t n)
+{
+    size_t k = 0;
+    for (; k < max; k++) {
+        out[k] = malloc(n);
+        if (!out[k])
+            break;
+        memset(out[k], 0x5c, n < 64 ? n : 64);
+    }
+    return k;
+}
+
+static void free_all(void **blocks, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(blocks[i]);
+}
+
+static int reuse(int resource)
+{
+    const char *field = resource == RLIMIT_AS ? "VmSize:" : "VmData:";
+    size_t used = status_bytes(field);
+    struct rlimit lim = { used + REUSE_ROOM, used + REUSE_ROOM };
+    if (!used || setrlimit(resource, &lim) != 0) {
+        printf("FAIL faults/oom-%s: cannot limit the process (%s)\n", mode, strerror(errno));
+        return 1;
+    }
+    size_t want = REUSE_ROOM / BIG_N * 3 / 4; /* of the 256 MiB blocks the room holds */
+
+    size_t smalls = fill_with(small, MAXSMALL, SMALL_N);
+    free_all(small, smalls); /* in allocation order */
+    size_t after_small = fill_with(bigs, BIG_MAX, BIG_N);
+    CHECK(smalls > REUSE_ROOM / 2 / (SMALL_N + 16), "only %zu blocks of %d bytes fitted", smalls, SMALL_N);
+    CHECK(after_small >= want, "%zu small blocks freed, then only %zu blocks of 1 MiB fitted (want %zu)",
+          smalls, after_small, want);
+    free_all(bigs, after_small);
+    void *half = malloc(REUSE_ROOM / 2);
+    CHECK(half != NULL, "malloc(%zu MiB) failed after everything was freed", REUSE_ROOM / 2 >> 20);
+    free(half);
+    group("small-then-large");
+
+    size_t bigs_n = fill_with(bigs, BIG_MAX, BIG_N);
+    free_all(bigs, bigs_n);
+    size_t after_big = fill_with(small, MAXSMALL, SMALL_N);
+    CHECK(bigs_n >= want, "only %zu blocks of 1 MiB fitted", bigs_n);
+    CHECK(after_big >= smalls * 3 / 4, "%zu blocks of 1 MiB freed, then only %zu blocks of %d bytes fitted (%zu before)",
+          bigs_n, after_big, SMALL_N, smalls);
+    free_all(small, after_big);
+    group("large-then-small");
+
+    size_t before_trim = status_bytes(field);
+    malloc_trim(0);
+    size_t after_trim = status_bytes(field);
+    CHECK(after_trim <= used + ((size_t)16 << 20), "%s %zu MiB after malloc_trim(0), %zu MiB at the start",
+          field, after_trim >> 20, used >> 20);
+    group("trim");
+    say("# oom-%s: %zu blocks of %d bytes, then %zu of 1 MiB; %zu of 1 MiB, then %zu small; %s %zu -> %zu -> %zu MiB\n",
+        mode, smalls, SMALL_N, after_small, bigs_n, after_big, field, used >> 20, before_trim >> 20,
+        after_trim >> 20);
+    fputs(report, stdout);
+    return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
     mode = argc > 1 ? argv[1] : "as";
     if (strcmp(mode, "align4g") == 0)
         return align4g();
+    if (strncmp(mode, "reuse-", 6) == 0)
+        return reuse(strcmp(mode, "reuse-data") == 0 ? RLIMIT_DATA : RLIMIT_AS);
     int resource = strcmp(mode, "data") == 0 ? RLIMIT_DATA : RLIMIT_AS;
 
     /* Before the limit: blocks of every class, stamped. */

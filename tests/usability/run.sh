@@ -171,16 +171,25 @@ run BIMP_MMAP_THRESHOLD=64kb "$BIN/probe" huge
 [ "$out" = "hblks +0" ] && pass options-bad-value-not-used ||
     fail options-bad-value-not-used "BIMP_MMAP_THRESHOLD=64kb: stdout '$out', wanted hblks +0"
 
-# Unknown BIMP_ names: one line each, even when close to an option's name.
+# Unknown BIMP_ names: one line each when close to an option's name (a
+# typo), or with BIMP_VERBOSE=1; others are some other program's, silently.
 why=""
-for a in BIMP_NOPE=1 BIMP_VERBOSEX=1 BIMP_verbose=1 BIMP_=1; do
+for a in BIMP_VERBOSEX=1 BIMP_verbose=1 BIMP_PURGE_DELAI=5; do
     run "$a" "$BIN/probe" huge
     [ "$(lines "$err")" -eq 1 ] && [[ $err == "bimp: ignoring $a: "* ]] && [ $rc -eq 0 ] ||
         why=${why:-"$a: exit status $rc, stderr '$(firstline "$err")' ($(lines "$err") lines)"}
 done
+for a in BIMP_NOPE=1 BIMP_=1 BIMP_LIB=/usr/lib/libbimp.so; do
+    run "$a" "$BIN/probe" huge
+    [ -z "$err" ] && [ $rc -eq 0 ] || why=${why:-"$a, far from every option: exit status $rc, stderr '$(firstline "$err")'"}
+done
 run BIMP_NOPE=1 BIMP_PURGE_DELAY=abc BIMP_VERBOSE=1 "$BIN/probe" huge
 [ "$(grep -c '^bimp: ignoring' <<<"$err")" -eq 2 ] && [ "$(value_of BIMP_VERBOSE)" = 1 ] ||
     why=${why:-"two bad variables and BIMP_VERBOSE=1: $(grep -c '^bimp: ignoring' <<<"$err") warnings, verbose '$(value_of BIMP_VERBOSE)'"}
+# BIMP_VERBOSE before the unknown name in the environment, too
+run BIMP_VERBOSE=1 BIMP_NOPE=1 "$BIN/probe" huge
+grep -q '^bimp: ignoring BIMP_NOPE=1: not an option of Bimp$' <<<"$err" ||
+    why=${why:-"BIMP_VERBOSE=1 BIMP_NOPE=1: no warning for BIMP_NOPE"}
 # Warnings say what is accepted, and suggest the option a name is close to.
 run BIMP_VERBSE=1 BIMP_MMAP_THRESHOLD=1M BIMP_SHOW_STATS=yes "$BIN/probe" huge
 grep -q '^bimp: ignoring BIMP_VERBSE=1: not an option of Bimp (did you mean BIMP_VERBOSE?)$' <<<"$err" &&
@@ -189,9 +198,11 @@ grep -q '^bimp: ignoring BIMP_VERBSE=1: not an option of Bimp (did you mean BIMP
     why=${why:-"warnings without what is accepted or a suggestion: '$(tr '\n' '|' <<<"$err" | cut -c 1-300)'"}
 # A warning longer than Bimp's line buffer is cut, and still ends its line.
 long=BIMP_$(printf 'X%.0s' $(seq 700))
-run "$long=1" BIMP_NOPE=1 "$BIN/probe" huge
-[ "$(lines "$err")" -eq 2 ] && [ "$(grep -c '^bimp: ignoring' <<<"$err")" -eq 2 ] ||
-    why=${why:-"a 700-character name and BIMP_NOPE: $(lines "$err") lines, $(grep -c '^bimp: ignoring' <<<"$err") starting 'bimp: ignoring'"}
+run BIMP_VERBOSE=1 "$BIN/probe" huge
+banner=$(lines "$err")
+run BIMP_VERBOSE=1 "$long=1" BIMP_NOPE=1 "$BIN/probe" huge
+[ "$(lines "$err")" -eq $((banner + 2)) ] && [ "$(grep -c '^bimp: ignoring' <<<"$err")" -eq 2 ] ||
+    why=${why:-"a 700-character name and BIMP_NOPE: $(lines "$err") lines (the banner alone $banner), $(grep -c '^bimp: ignoring' <<<"$err") starting 'bimp: ignoring'"}
 run NOT_BIMP=1 XBIMP_NOPE=1 "$BIN/probe" huge
 [ -z "$err" ] || why=${why:-"variables not starting BIMP_ gave '$(firstline "$err")'"}
 [ -z "$why" ] && pass options-unknown-name || fail options-unknown-name "$why"
