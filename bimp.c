@@ -42,7 +42,7 @@
  * README.md, "Design notes", says which file owns what.
  */
 
-#include "src/internal.h"
+#include "src/small.h"
 
 /* ======================================================================== */
 /* State (what each part means: src/internal.h)                             */
@@ -57,7 +57,7 @@ chunk empty_chunk = {
 };
 heap unattached_heap = EMPTY_HEAP_INIT;
 heap exited_heap = EMPTY_HEAP_INIT;
-heap late_heap = { .cur = &empty_chunk, .state = H_ORPHAN };
+heap late_heap = { EMPTY_PAGES_INIT, .cur = &empty_chunk, .state = H_ORPHAN };
 
 #ifdef BIMP_SINGLE_THREADED
 heap the_heap = EMPTY_HEAP_INIT;
@@ -697,6 +697,7 @@ static void on_thread_exit(void *arg)
     heap *h = arg;
     flush_remote(h);
     drain(h);
+    small_trim(h);
     if (h->cur != &empty_chunk && chunk_empty(h->cur)) {
         release_chunk(h, h->cur);
         set_cur(h, &empty_chunk);
@@ -808,6 +809,7 @@ static void initialise(void)
         g.initialised = true;
         os_page_size();
         link_secret = (uintptr_t)os_random(); /* before any block is binned */
+        small_classes_init(); /* before any page */
         register_heap(THREADED ? &late_heap : my_heap()); /* the_heap, single-threaded */
     }
     unlock(&g.lock);
@@ -835,6 +837,7 @@ static heap *attach_heap(void)
             return NULL;
         fetch_add(&g.heaps_made, 1);
         h->cur = &empty_chunk; /* the rest is zero: fresh mapping */
+        small_init_heap(h);
         register_heap(h);
     }
     set_my_heap(h);
@@ -996,13 +999,29 @@ static NOINLINE void *from_hole(heap *h, size_t n, size_t stride)
     return alloc_slow(n, 0);
 }
 
-/* malloc: an exact fit from a small bin, else a bump, else the hole, else the slow path.
- * A larger block is bumped at once when no medium bin holds a block, which
- * is what alloc_in would do.  Which of the two a request is decides no
- * branch here: request sizes are data, and a mispredicted branch costs
- * more than the rest of a push. */
-/* malloc without the profile's countdown. */
-static ALWAYS_INLINE void *alloc_unsampled(size_t n)
+/* The small tier's slow path, for a request that its class's current page
+ * had no room for (or a thread without a heap yet). */
+NOINLINE void *small_slow(size_t n)
+{
+    if (UNLIKELY(!load_relaxed(&g.options_read)))
+        take_options();
+    heap *h = usable_heap();
+    if (!h) /* a thread past its exit hook: late_heap's headered blocks */
+        return alloc_slow(n, 0);
+    if (h->out_first)
+        flush_remote(h);
+    void *p = page_alloc(h, small_class(n));
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+/* A headered block: an exact fit from a small bin, else a bump, else the
+ * hole, else the slow path.  A larger block is bumped at once when no
+ * medium bin holds a block, which is what alloc_in would do.  Which of the
+ * two a request is decides no branch here: request sizes are data, and a
+ * mispredicted branch costs more than the rest of a push. */
+static ALWAYS_INLINE void *alloc_headered(size_t n)
 {
     heap *h = my_heap();
     if (UNLIKELY(n > opt.huge_threshold))
@@ -1020,12 +1039,26 @@ static ALWAYS_INLINE void *alloc_unsampled(size_t n)
     return from_hole(h, n, stride);
 }
 
+/* malloc without the profile's countdown: the small tier, else headered. */
+static ALWAYS_INLINE void *alloc_unsampled(size_t n)
+{
+    if (LIKELY(is_small(n))) {
+        void *p = small_alloc(my_heap(), n);
+        if (DEBUG_CHECKS && p && page_chunk_of(p)->c.kind == CK_PAGES)
+            check_page(page_of(page_chunk_of(p), p));
+        return p;
+    }
+    return alloc_headered(n);
+}
+
 /* The allocation that crosses the profile's countdown: recorded. */
 static NOINLINE void *alloc_sampled(size_t n)
 {
     *my_countdown() = next_interval();
-    void *p = alloc_unsampled(n);
-    if (p && opt.profile)
+    if (!opt.profile)
+        return alloc_unsampled(n);
+    void *p = alloc_headered(n); /* a sampled block is headered: its header says so */
+    if (p)
         profile_record(p, n);
     return p;
 }
@@ -1072,6 +1105,30 @@ static pointer_kind examine_huge(block *b)
     return (info & B_INUSE) ? LIVE : FREED;
 }
 
+/* What p, a pointer into page chunk pc, is: the owner knows its pages;
+ * another thread knows only whether a block starts there, and whether its
+ * remote bit is set (the owner may be changing the rest). */
+static pointer_kind examine_small(page_chunk *pc, void *p)
+{
+    heap *owner = load_relaxed(&pc->c.owner);
+    page *pg = page_of(pc, p);
+    if (!owner) /* a chunk in the pool: only a stale pointer points here */
+        return FREED;
+    if (!changed_here(owner)) {
+        size_t idx = block_index(pg, (size_t)((char *)p - pg->base));
+        if (idx >= pg->cap)
+            return INVALID;
+        return load_relaxed(&pg->remote[idx >> 6]) >> (idx & 63) & 1 ? FREED : LIVE;
+    }
+    size_t idx = block_index(pg, (size_t)((char *)p - pg->base));
+    if (idx >= pg->cap)
+        return pg->state == PG_UNUSED ? FREED : INVALID;
+    if (idx >= pg->top || (pg->freed[idx >> 6] >> (idx & 63) & 1) ||
+        (load_relaxed(&pg->remote[idx >> 6]) >> (idx & 63) & 1))
+        return FREED;
+    return LIVE;
+}
+
 /* What p is to Bimp: a live block, a freed one, or not one of Bimp's,
  * judged without reading memory that Bimp does not own. */
 static pointer_kind examine(void *p)
@@ -1085,8 +1142,10 @@ static pointer_kind examine(void *p)
         return FREED;
     if (kind == U_HUGE_START || kind == U_HUGE)
         return examine_huge(b);
-    if (kind != U_CHUNK)
+    if (kind != U_CHUNK || !(a & (CHUNK - 1))) /* a chunk's start is no block */
         return INVALID;
+    if (page_chunk_of(p)->c.kind == CK_PAGES)
+        return examine_small(page_chunk_of(p), p);
     chunk *c = chunk_of(b);
     uint32_t info = load_relaxed(&b->info);
     size_t stride = stride_of(info);
@@ -1149,9 +1208,15 @@ static COLD void release_checked(void *p, const char *function)
     errno = saved;
 }
 
-/* free of p, whose header is in one of Bimp's chunks. */
+/* free of p, which lies in one of Bimp's chunks: a small block of a page,
+ * or a headered one. */
 static ALWAYS_INLINE void release_in_chunk(void *p, const char *function)
 {
+    if (page_chunk_of(p)->c.kind == CK_PAGES) {
+        if (UNLIKELY(!small_free(p)))
+            small_free_slow(p, function);
+        return;
+    }
     block *b = header_of(p);
     uint32_t info = load_relaxed(&b->info);
     if (UNLIKELY((info & (B_INUSE | B_REMOTE | B_HUGE | B_SAMPLED)) != B_INUSE)) {
@@ -1195,15 +1260,43 @@ static block *live_block(void *p, const char *function)
 
 /* free_sized and free_aligned_sized: the size (and alignment) must be the
  * ones the block was allocated with. */
+/* p lies in a page chunk of Bimp's: it is a small block, if any. */
+static inline bool in_page_chunk(void *p)
+{
+    return (in_break(p) || in_mapped_chunk(p)) && page_chunk_of(p)->c.kind == CK_PAGES;
+}
+
+/* The page of small block p, live, or a fatal error as checked() gives. */
+static page *checked_small(void *p, const char *freed_what, const char *function)
+{
+    pointer_kind v = examine(p);
+    if (v != LIVE)
+        fatal(v == FREED ? freed_what : "invalid pointer", p, function);
+    return page_of(page_chunk_of(p), p);
+}
+
+/* A small block of `stride` bytes and class cls keeps its place for a
+ * request of n bytes: n is of its class, or above half of its stride (what
+ * realloc leaves in place, so that free_sized may name either). */
+static inline bool small_fits(size_t stride, size_t cls, size_t n)
+{
+    return n <= stride && (n > stride / 2 || small_class(n) == cls);
+}
+
 static void release_sized(void *p, size_t align, size_t size, const char *function)
 {
-    block *b = checked(p, "double free of", function);
-    uint32_t info = load_relaxed(&b->info);
     bool fits_size;
-    if (info & B_HUGE)
-        fits_size = size <= PTRDIFF_MAX && huge_length(b->prev, size) == huge_words_of(huge_map(b))->length;
-    else
-        fits_size = size <= stride_of(info) - HEADER && stride_for(size) + MIN_STRIDE > stride_of(info);
+    if (in_page_chunk(p)) {
+        page *pg = checked_small(p, "double free of", function);
+        fits_size = small_fits(pg->stride, pg->cls, size);
+    } else {
+        block *b = checked(p, "double free of", function);
+        uint32_t info = load_relaxed(&b->info);
+        if (info & B_HUGE)
+            fits_size = size <= PTRDIFF_MAX && huge_length(b->prev, size) == huge_words_of(huge_map(b))->length;
+        else
+            fits_size = size <= stride_of(info) - HEADER && stride_for(size) + MIN_STRIDE > stride_of(info);
+    }
     if (!fits_size)
         fatal("wrong size for", p, function);
     if (align && ((align & (align - 1)) || ((uintptr_t)p & (align - 1))))
@@ -1263,8 +1356,29 @@ static bool resize_in_place(block *b, size_t n)
     return true;
 }
 
+/* realloc of small block p: in place within its class, else moved. */
+static void *resize_small(void *p, size_t n, const char *function)
+{
+    page *pg = checked_small(p, "use of freed block", function);
+    size_t stride = pg->stride;
+    if (small_fits(stride, pg->cls, n))
+        return p;
+    if (n > PTRDIFF_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *q = n > opt.huge_threshold ? huge_alloc(n, GRANULE, false, true) : alloc(n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, stride < n ? stride : n);
+    release(p, function);
+    return q;
+}
+
 static void *resize(void *p, size_t n, const char *function)
 {
+    if (in_page_chunk(p))
+        return resize_small(p, n, function);
     block *b = live_block(p, function);
     if (n > PTRDIFF_MAX) {
         errno = ENOMEM;
@@ -1318,6 +1432,12 @@ static void *alloc_aligned(size_t align, size_t n)
  * malloc switched to, whose end then was end_then. */
 static void *alloc_zeroed(size_t n)
 {
+    if (is_small(n)) {
+        void *p = alloc(n);
+        if (p)
+            memset(p, 0, n);
+        return p;
+    }
     if (n > opt.huge_threshold)
         return huge_alloc(n, GRANULE, true, false);
     heap *h = my_heap();
@@ -1592,6 +1712,7 @@ EXPORT bimp_arena *bimp_arena_create(void)
             return NULL;
         }
         h->cur = &empty_chunk; /* the rest is zero: fresh mapping */
+        small_init_heap(h); /* an arena has no small blocks: every page is empty_page */
         register_heap(h);
     }
     h->nodes.older = h->nodes.newer = &h->nodes;
@@ -1745,6 +1866,7 @@ static bool trim(void)
     if (h) {
         flush_remote(h);
         drain(h);
+        small_trim(h);
         consolidate(h);
         released = purge_free_runs(h);
     }
@@ -1829,6 +1951,8 @@ EXPORT void *reallocf(void *p, size_t n)
 
 EXPORT size_t malloc_usable_size(void *p)
 {
+    if (p && in_page_chunk(p))
+        return checked_small(p, "use of freed block", "malloc_usable_size")->stride;
     return p ? usable_size(live_block(p, "malloc_usable_size")) : 0;
 }
 

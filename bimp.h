@@ -11,9 +11,9 @@
 #include <stddef.h>
 
 #define BIMP_VERSION_MAJOR 0
-#define BIMP_VERSION_MINOR 4
+#define BIMP_VERSION_MINOR 5
 #define BIMP_VERSION_PATCH 0
-#define BIMP_VERSION "0.4.0"
+#define BIMP_VERSION "0.5.0"
 
 #ifdef __cplusplus
 extern "C" {
@@ -71,6 +71,17 @@ struct bimp_stats {
     size_t arena_allocations;    /* pushed on an arena's chunks (huge ones count as huge) */
     size_t arena_releases;       /* bimp_arena_release and bimp_arena_reset calls */
     size_t arena_released_bytes; /* bytes of the stacks they dropped */
+
+    /* The small tier (since 0.5.0): blocks up to 1 KiB, without headers,
+     * in pages of equal blocks (also counted in allocations and frees). */
+    size_t small_bumped;       /* pushed on a page's stack */
+    size_t small_reused;       /* a freed block of a page taken again */
+    size_t small_pops;         /* frees that popped a page's top */
+    size_t small_swept;        /* freed blocks right behind a top, popped with it */
+    size_t small_below;        /* frees below a page's top: the block's bit set */
+    size_t small_remote;       /* frees of a small block another thread allocated */
+    size_t small_pages;        /* pages in use now */
+    size_t small_in_use_bytes; /* bytes of the small blocks in use now */
 };
 
 /* Fill *stats; returns 0. */

@@ -63,8 +63,10 @@ void check_heap(heap *h)
     for (chunk *c = h->chunks; c; c = c->next_own) {
         REQUIRE(load_relaxed(&c->owner) == h && (!c->next_own || c->next_own->prev_own == c), "chunk list", c);
         REQUIRE(c->state != CH_CURRENT || c == h->cur, "one current chunk", c);
-        binned += check_chunk(c);
+        if (c->kind == CK_STACK)
+            binned += check_chunk(c);
     }
+    check_pages(h);
     for (chunk *c = h->resume; c; c = c->next) {
         REQUIRE(load_relaxed(&c->owner) == h && c->state == CH_RESUME && !chunk_empty(c), "resume list", c);
         REQUIRE(!c->next || c->next->prev == c, "resume links", c);

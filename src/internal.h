@@ -224,6 +224,10 @@ _Static_assert(MIN_STRIDE - HEADER >= sizeof(links), "a free block must hold its
 
 enum chunk_state { CH_CURRENT, CH_RESUME, CH_FULL, CH_FREE };
 
+/* What a chunk holds: a stack of headered blocks, or pages of small blocks
+ * (src/small.c, "Small blocks" below). */
+enum chunk_kind { CK_STACK, CK_PAGES };
+
 typedef struct heap heap;
 
 typedef struct chunk {
@@ -235,6 +239,8 @@ typedef struct chunk {
     char *end;        /* pushes stay below it (invariant 6); at most chunk_end() */
     uint8_t state;    /* enum chunk_state; CH_FREE only under the global lock */
     bool purged;      /* in the pool with its pages given back */
+    uint8_t kind;     /* enum chunk_kind: free reads it with owner, in one line */
+    uint8_t page_shift; /* CK_PAGES: log2 of its page size */
     char *end_then;   /* end when the chunk last became current, for calloc */
     struct chunk *next, *prev;         /* resume list of its heap, or the pool */
     struct chunk *next_own, *prev_own; /* all chunks of its heap */
@@ -425,6 +431,158 @@ static inline uint32_t info_make(size_t stride, uint32_t flags)
 }
 
 /* ======================================================================== */
+/* Small blocks: a bump stack of equal blocks per page (src/small.c)        */
+/* ======================================================================== */
+/*
+ * Requests up to SMALL_TIER_MAX bytes have no header.  Each size class (a
+ * stride, a multiple of GRANULE) has pages of equal blocks, carved from
+ * chunks of their own (kind CK_PAGES), with all their metadata out of band:
+ *
+ *   page chunk (CHUNK bytes, aligned to CHUNK)
+ *   [chunk hdr|page descriptors ...][page 2    ][page 3    ] ... [page 63   ]
+ *                                   4 KiB pages for strides up to 256 bytes,
+ *                                   16 KiB above (the first page after the
+ *                                   descriptors starts where they end)
+ *
+ *   one page of one class, a stack of blocks:
+ *   base                                       base + top * stride    cap
+ *   [ 0 ][ 1 ][ 2 ][ 3 ][ 4 ][ 5 ][ 6 ][ 7 ]  [ never handed out ....]
+ *    use free use  use free free use  use
+ *   freed bits (owner):  0 1 0 0 1 1 0 0      remote bits: 0 0 1 0 ...
+ *
+ * A pointer's page is found by arithmetic (its chunk by masking, the page
+ * by the chunk's page shift) and its index by one multiplication, so free
+ * and malloc never read or write a block.  malloc takes the lowest freed
+ * bit of its class's current page, else pushes (top++), else the slow path.
+ * The owner's free of the top block pops it (top--), and every freed block
+ * right behind it; a free below the top sets its bit.  Another thread's
+ * free sets the bit in the page's remote bitmap (one atomic OR, on the
+ * descriptor's second cache line, which the owner's fast paths never
+ * write), and queues the page for its owner once; the owner folds the
+ * remote bits in when it next needs a page.
+ *
+ * Invariants (check_page and check_heap assert them after every operation
+ * of the debug build):
+ *  P1. 0 <= top <= cap; the freed and remote bits are those of blocks
+ *      below top, and no block has both.
+ *  P2. Block top - 1, if any, is in use: not freed (the pop took it), and
+ *      its remote bit may be set only until the owner folds them in.
+ *  P3. A page in use is its class's current page, on its class's partial
+ *      list (it has room: a freed bit or top < cap), or full (no room, on
+ *      no list); an unused page is on its chunk's list of unused pages, or
+ *      was never cut (index at or above the chunk's `cut`).
+ *  P4. `scan` is only a hint: the word of freed bits malloc's fast path
+ *      looks at (frees leave it alone; the slow path looks at every word).
+ *  P5. A page whose top comes back to 0 is empty: unless it is its class's
+ *      current page it is unused at once, and a page chunk whose pages are
+ *      all unused goes back to the pool (all but one per page size).
+ *  P6. A page is on its owner's queue of pages with remote bits exactly
+ *      while `pending` is set; only the owner clears it, before it takes
+ *      the page's remote bits.
+ */
+
+/* The largest request, and stride, of the tier; larger ones are headered. */
+#define SMALL_TIER_MAX ((size_t)1024)
+/* The smallest stride: a block of 16 bytes at least, whatever GRANULE. */
+#define SMALL_MIN (GRANULE > 16 ? GRANULE : (size_t)16)
+/* Strides up to SMALL_EXACT_MAX have a class each (every GRANULE); above,
+ * SMALL_SPLIT classes share each doubling. */
+#ifndef SMALL_EXACT_MAX
+#define SMALL_EXACT_MAX ((size_t)1024)
+#endif
+#define SMALL_SPLIT 4
+/* At most this many classes (a class per granule count, at most). */
+#define SMALL_CLASSES (SMALL_TIER_MAX / GRANULE + 1)
+/* Pages: 4 KiB for strides up to 256 bytes, 16 KiB above. */
+#define PAGE_SHIFT_SMALL 12
+#define PAGE_SHIFT_LARGE 14
+#define PAGE_STRIDE_SPLIT ((size_t)256)
+#define PAGE_KINDS 2
+/* Words of a page's bitmaps: 4 KiB of 16-byte blocks at most. */
+#define PAGE_WORDS (((size_t)1 << PAGE_SHIFT_SMALL) / SMALL_MIN / 64)
+_Static_assert(((size_t)1 << PAGE_SHIFT_LARGE) / (PAGE_STRIDE_SPLIT + GRANULE) <= 64 * PAGE_WORDS,
+               "a large page's blocks fit its bitmaps");
+_Static_assert(SMALL_TIER_MAX <= UINT16_MAX && (CHUNK >> PAGE_SHIFT_SMALL) <= UINT16_MAX,
+               "strides and page counts fit 16 bits");
+
+enum page_state { PG_UNUSED, PG_CURRENT, PG_PARTIAL, PG_FULL };
+
+/* A page's descriptor: the owner's line (everything malloc and free touch),
+ * then the line other threads write. */
+typedef struct page {
+    char *base;              /* its first block */
+    uint16_t top;            /* blocks pushed: the stack's height (P1) */
+    uint16_t cap;            /* blocks it holds */
+    uint16_t stride;
+    uint8_t cls;
+    uint8_t scan;            /* no freed bit below this word (P4) */
+    uint32_t recip;          /* ceil(2^32 / stride): an index is offset * recip >> 32 */
+    uint8_t state;           /* enum page_state */
+    uint64_t freed[PAGE_WORDS]; /* blocks below top freed by the owner */
+    struct page *next;       /* its class's partial list, or its chunk's unused pages */
+    /* Written by other threads (and the owner's slow path). */
+    CACHE_ALIGNED struct page *prev;
+    ATOMIC(uint64_t) remote[PAGE_WORDS]; /* blocks freed by other threads, not yet folded in */
+    ATOMIC(int) pending;     /* on its owner's queue of pages with remote bits (P6) */
+    struct page *next_remote; /* that queue's link */
+} page;
+
+_Static_assert(offsetof(page, prev) == 64 && sizeof(page) == 128, "a page descriptor is two lines");
+
+/* A chunk of pages: the chunk's header, then a descriptor per page. */
+typedef struct page_chunk {
+    chunk c;
+    uint16_t npages;         /* CHUNK >> page_shift */
+    uint16_t cut;            /* pages cut so far, in address order */
+    uint16_t used;           /* pages in use (not unused) */
+    page *unused;            /* pages given back, for reuse */
+    CACHE_ALIGNED page pages[];
+} page_chunk;
+
+static inline page_chunk *page_chunk_of(const void *p)
+{
+    return (page_chunk *)((uintptr_t)p & ~(uintptr_t)(CHUNK - 1));
+}
+
+/* The page (descriptor) that p, a pointer into page chunk pc, lies in. */
+static inline page *page_of(page_chunk *pc, const void *p)
+{
+    return &pc->pages[((uintptr_t)p - (uintptr_t)pc) >> pc->c.page_shift];
+}
+
+/* The class of n bytes (n <= SMALL_TIER_MAX) by its granules, and each
+ * class's stride: set up once (small_classes_init), before any page. */
+extern uint8_t class_of_granules[SMALL_TIER_MAX / GRANULE + 1];
+extern uint16_t stride_of_class[SMALL_CLASSES];
+
+static inline size_t small_class(size_t n)
+{
+    return class_of_granules[(n + GRANULE - 1) / GRANULE];
+}
+
+static inline size_t class_stride(size_t cls)
+{
+    return stride_of_class[cls];
+}
+
+/* The page kind (0: 4 KiB pages, 1: 16 KiB) of a class's stride. */
+static inline unsigned page_kind(size_t stride)
+{
+    return stride > PAGE_STRIDE_SPLIT;
+}
+
+/* The index of the block at byte offset `off` of pg, or SIZE_MAX if no
+ * block starts there.  The multiplication by recip is the exact quotient
+ * for every multiple of the stride below 2^32, so checking it back rejects
+ * everything else: an interior pointer, and one below base (off wraps, and
+ * no index times the stride comes near it). */
+static inline size_t block_index(const page *pg, size_t off)
+{
+    size_t idx = (size_t)(((uint64_t)(uint32_t)off * pg->recip) >> 32);
+    return idx * pg->stride == off ? idx : SIZE_MAX;
+}
+
+/* ======================================================================== */
 /* State                                                                    */
 /* ======================================================================== */
 
@@ -469,6 +627,9 @@ typedef struct arena_node {
 
 /* What a heap's owner did, for the statistics (bimp_stats). */
 typedef struct {
+    size_t small_bumped, small_reused;       /* small allocations: pushed on a page, a freed bit taken */
+    size_t small_below, small_swept;         /* small frees setting a bit; freed blocks popped behind a top */
+    size_t small_remote;                     /* frees this thread made of others' small blocks */
     size_t bumped, exact, refit;             /* allocations: pushed, exact bin, split bin */
     size_t swept;                            /* free blocks popped behind a top */
     size_t below, below_bytes;               /* frees below the top */
@@ -477,6 +638,12 @@ typedef struct {
 } counts;
 
 struct heap {
+    /* The small tier (src/small.c): each class's current page (empty_page
+     * if none), its other pages with room, and this heap's page chunks
+     * with unused pages, per page kind. */
+    page *pages[SMALL_CLASSES];
+    page *partial[SMALL_CLASSES];
+    page_chunk *page_chunks[PAGE_KINDS];
     chunk *cur;           /* the chunk malloc bumps into; never released */
     block *bins[NBINS];   /* free blocks below the tops of this heap's chunks (and MEDIUM_PROBE) */
     uint32_t on_bin[SMALL_BINS]; /* how many blocks each small bin holds */
@@ -498,6 +665,7 @@ struct heap {
     /* What other threads use, on a cache line of its own: the owner writes
      * the fields above all the time. */
     CACHE_ALIGNED ATOMIC(block *) inbox; /* remote frees, linked through payloads */
+    ATOMIC(page *) remote_pages; /* pages with remote bits, linked through next_remote (P6) */
     ATOMIC(int) state;    /* enum heap_state */
     lock_t lock;          /* held while working on an orphaned heap */
     /* An arena's: the heap of the thread that uses it, its ring of marks and
@@ -521,7 +689,10 @@ struct heap {
  * (The single-threaded build has one real heap, the_heap, and no others.) */
 extern chunk empty_chunk;
 
-#define EMPTY_HEAP_INIT { .cur = &empty_chunk, .state = H_OWNED }
+extern page empty_page;
+
+#define EMPTY_PAGES_INIT .pages = { [0 ... SMALL_CLASSES - 1] = &empty_page }
+#define EMPTY_HEAP_INIT { EMPTY_PAGES_INIT, .cur = &empty_chunk, .state = H_OWNED }
 
 extern heap unattached_heap;
 extern heap exited_heap;
@@ -759,7 +930,8 @@ static inline unsigned unit_kind(uintptr_t a)
  * cannot grow): its header is Bimp's memory. */
 static inline bool in_mapped_chunk(const void *p)
 {
-    return ((uintptr_t)p & (GRANULE - 1)) == 0 && unit_kind((uintptr_t)p - HEADER) == U_CHUNK;
+    return ((uintptr_t)p & (GRANULE - 1)) == 0 && ((uintptr_t)p & (CHUNK - 1)) != 0 &&
+           unit_kind((uintptr_t)p - HEADER) == U_CHUNK;
 }
 
 /* ======================================================================== */
@@ -877,6 +1049,23 @@ bool trim_pool(bool address_space);
 /* The address space of free chunks and of segments not cut yet. */
 size_t pool_unused_bytes(void);
 heap *new_heap(void);
+
+/* ======================================================================== */
+/* The small tier's slow paths (src/small.c; the fast ones: src/small.h)    */
+/* ======================================================================== */
+
+void *page_alloc(heap *h, size_t cls);
+bool small_free(void *p);
+void small_free_slow(void *p, const char *function);
+void *small_slow(size_t n); /* bimp.c: malloc's slow path for small blocks */
+void small_popped(heap *h, page *pg);
+void small_unfull(heap *h, page *pg);
+void small_init_heap(heap *h);
+void small_classes_init(void);
+void small_trim(heap *h);
+void small_survey(page_chunk *pc, size_t *live, size_t *bytes, size_t *pages);
+void check_page(page *pg);
+void check_pages(heap *h);
 
 /* ======================================================================== */
 /* The cold rest: checkers, heap profile, statistics                        */

@@ -270,6 +270,7 @@ chunk *take_chunk(heap *h)
         g.peak_segment_bytes = g.segment_bytes;
     if (c) {
         c->state = CH_FULL;
+        c->kind = CK_STACK; /* a page chunk says so when it is set up */
         move_cursor(c, first_of(c), 0); /* empty: no top */
         LIST_PUSH(h->chunks, c, next_own, prev_own); /* under the lock, for survey() */
     }

@@ -40,8 +40,21 @@ static NO_THREAD_SANITIZER size_t survey(heap *h, size_t *live)
 NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
 {
     memset(st, 0, sizeof *st);
+    size_t small_freed = 0; /* small blocks allocated and no longer in use */
     lock(&g.lock);
     for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all) {
+        size_t small_live = 0, small_bytes = 0;
+        for (chunk *c = h->chunks; c; c = c->next_own)
+            if (peek(c->kind) == CK_PAGES)
+                small_survey((page_chunk *)c, &small_live, &small_bytes, &st->small_pages);
+        size_t small_allocated = peek(h->n.small_bumped) + peek(h->n.small_reused);
+        st->small_bumped += peek(h->n.small_bumped);
+        st->small_reused += peek(h->n.small_reused);
+        st->small_swept += peek(h->n.small_swept);
+        st->small_below += peek(h->n.small_below);
+        st->small_remote += peek(h->n.small_remote);
+        st->small_in_use_bytes += small_bytes;
+        small_freed += small_allocated > small_live ? small_allocated - small_live : 0;
         size_t live = 0, stacked = survey(h, walk ? &live : NULL);
         size_t binned = peek(h->binned), in_use = stacked > binned ? stacked - binned : 0;
         size_t out = peek(h->handed_out), below = peek(h->n.below), below_bytes = peek(h->n.below_bytes);
@@ -68,6 +81,11 @@ NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
         st->remote_frees += peek(h->n.remote);
         st->remote_bytes += peek(h->n.remote_bytes);
     }
+    /* Every small block allocated is in use, or was freed below a top, by
+     * another thread, or by a pop: the pops are what is left. */
+    if (small_freed > st->small_below + st->small_remote)
+        st->small_pops = small_freed - st->small_below - st->small_remote;
+    st->in_use_bytes += st->small_in_use_bytes;
     st->chunk_bytes = g.segment_bytes;
     st->peak_chunk_bytes = g.peak_segment_bytes;
     st->free_chunks = g.pool_count;
@@ -94,8 +112,9 @@ NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
     st->purges = load_relaxed(&g.purges);
     st->arenas = load_relaxed(&g.arenas);
     st->allocations = st->bumped + st->reused_exact + st->reused_split + st->huge_allocations +
-                      st->arena_allocations;
-    st->frees = st->top_pops + st->frees_below_top + st->huge_frees;
+                      st->arena_allocations + st->small_bumped + st->small_reused;
+    st->frees = st->top_pops + st->frees_below_top + st->huge_frees + st->small_pops + st->small_below +
+                st->small_remote;
 }
 
 /* One labelled line of the statistics: label, count, bytes, remark. */
@@ -120,8 +139,9 @@ static void stat_line(text *t, int fd, const char *label, size_t count, size_t b
 /* How stack-shaped the program is: the share of frees that popped a top. */
 static const char *verdict_of(const struct bimp_stats *st, size_t *percent)
 {
-    size_t frees = st->top_pops + st->frees_below_top;
-    *percent = frees ? st->top_pops * 100 / frees : 0;
+    size_t pops = st->top_pops + st->small_pops;
+    size_t frees = pops + st->frees_below_top + st->small_below + st->small_remote;
+    *percent = frees ? pops * 100 / frees : 0;
     if (!frees)
         return "nothing was freed";
     if (*percent >= 90)
@@ -144,21 +164,27 @@ static const struct stat_row {
     const char *label;
     signed char count, bytes;
     unsigned char chunks;
-    const char *remark; /* "swept": the swept blocks */
+    const char *remark; /* "swept", "small swept": the swept blocks */
 } stat_rows[] = {
     { "allocations", STAT(allocations), STAT_NONE, 0, NULL },
+    { "  small, pushed on a page", STAT(small_bumped), STAT_NONE, 0, NULL },
+    { "  small, reused", STAT(small_reused), STAT_NONE, 0, NULL },
     { "  pushed on a top", STAT(bumped), STAT_NONE, 0, NULL },
     { "  reused, exact size", STAT(reused_exact), STAT_NONE, 0, NULL },
     { "  reused, split", STAT(reused_split), STAT_NONE, 0, NULL },
     { "  huge (own mapping)", STAT(huge_allocations), STAT_NONE, 0, NULL },
     { "    of which reused mappings", STAT(huge_reused), STAT_NONE, 0, NULL },
     { "frees; memory came back by", STAT(frees), STAT_NONE, 0, NULL },
+    { "  small, pops of a page's top", STAT(small_pops), STAT_NONE, 0, "small swept" },
+    { "  small, below a page's top", STAT(small_below), STAT_NONE, 0, NULL },
+    { "  small, from other threads", STAT(small_remote), STAT_NONE, 0, NULL },
     { "  top-of-stack pops", STAT(top_pops), STAT(popped_bytes), 0, "swept" },
     { "  reuse below the top", STAT(frees_below_top), STAT(below_top_bytes), 0, NULL },
     { "  frees from other threads", STAT(remote_frees), STAT(remote_bytes), 0, NULL },
     { "  whole-chunk resets", STAT(chunk_resets), STAT_NONE, CHUNK_BYTES, NULL },
     { "  huge frees", STAT(huge_frees), STAT(huge_freed_bytes), 0, "unmapped, or cached for reuse" },
     { "in use now", STAT_NONE, STAT(in_use_bytes), 0, NULL },
+    { "  small blocks, in pages", STAT(small_pages), STAT(small_in_use_bytes), 0, "pages in use, bytes of blocks in use" },
     { "chunks from the OS now", STAT_NONE, STAT(chunk_bytes), CHUNK_COUNT, NULL },
     { "  at the peak", STAT_NONE, STAT(peak_chunk_bytes), CHUNK_COUNT, NULL },
     { "  free, kept with pages", STAT_NONE, STAT(pool_bytes), CHUNK_COUNT, NULL },
@@ -198,10 +224,10 @@ static void print_stats(int fd)
             bytes = count * CHUNK;
         char remark[96];
         const char *said = r->remark;
-        if (said && strcmp(said, "swept") == 0) {
+        if (said && (strcmp(said, "swept") == 0 || strcmp(said, "small swept") == 0)) {
             text m = { .len = 0 };
             put_str(&m, "swept ");
-            put_human(&m, st.swept_blocks, false);
+            put_human(&m, said[0] == 's' && said[1] == 'm' ? st.small_swept : st.swept_blocks, false);
             put_str(&m, " freed blocks behind them");
             memcpy(remark, m.buf, m.len);
             remark[m.len] = 0;
@@ -237,7 +263,9 @@ static const struct {
     STAT_FIELD(pool_bytes), STAT_FIELD(pool_purged_bytes), STAT_FIELD(huge_cached),
     STAT_FIELD(huge_cached_bytes), STAT_FIELD(resident_bytes), STAT_FIELD(huge_blocks),
     STAT_FIELD(peak_huge_blocks), STAT_FIELD(arenas), STAT_FIELD(arena_allocations),
-    STAT_FIELD(arena_releases), STAT_FIELD(arena_released_bytes),
+    STAT_FIELD(arena_releases), STAT_FIELD(arena_released_bytes), STAT_FIELD(small_bumped),
+    STAT_FIELD(small_reused), STAT_FIELD(small_pops), STAT_FIELD(small_swept), STAT_FIELD(small_below),
+    STAT_FIELD(small_remote), STAT_FIELD(small_pages), STAT_FIELD(small_in_use_bytes),
 };
 _Static_assert(sizeof stat_fields / sizeof stat_fields[0] == sizeof(struct bimp_stats) / sizeof(size_t),
                "every field of struct bimp_stats is in stat_fields");

@@ -1,0 +1,537 @@
+/* src/small.c - the small tier: pages of equal blocks without headers, a
+ * bump stack per page, freed blocks as bits (internal.h, "Small blocks",
+ * draws it and states invariants P1-P6).  The fast paths are in small.h;
+ * here are their slow paths: pages and page chunks, pops over freed runs,
+ * other threads' frees, and what the statistics and checkers read. */
+
+#include "internal.h"
+
+/* The current page of every class of a heap with none: no room, so the
+ * first malloc of each class takes the slow path. */
+page empty_page;
+
+uint8_t class_of_granules[SMALL_TIER_MAX / GRANULE + 1];
+uint16_t stride_of_class[SMALL_CLASSES];
+
+/* The classes: a stride per granule count up to SMALL_EXACT_MAX (and at
+ * least SMALL_MIN), SMALL_SPLIT per doubling above. */
+void small_classes_init(void)
+{
+    size_t classes = 0, last = 0;
+    for (size_t g = 0; g <= SMALL_TIER_MAX / GRANULE; g++) {
+        size_t stride = g * GRANULE < SMALL_MIN ? SMALL_MIN : g * GRANULE;
+        if (stride > SMALL_EXACT_MAX) {
+            size_t step = (size_t)1 << (63 - __builtin_clzll(stride - 1) - 2);
+            stride = align_up(stride, step < GRANULE ? GRANULE : step);
+        }
+        if (stride != last || g == 0)
+            stride_of_class[classes++] = (uint16_t)(last = stride);
+        class_of_granules[g] = (uint8_t)(classes - 1);
+    }
+}
+
+/* ======================================================================== */
+/* Pages and page chunks                                                    */
+/* ======================================================================== */
+
+static size_t page_size(const page_chunk *pc)
+{
+    return (size_t)1 << pc->c.page_shift;
+}
+
+/* Where the descriptors of pc end, and its first page's blocks may start. */
+static size_t pages_header(unsigned npages)
+{
+    return align_up(offsetof(page_chunk, pages) + npages * sizeof(page), 64);
+}
+
+/* A class's partial pages are a ring (head->prev is the tail): a page that
+ * gets room joins at the tail, malloc takes the head, so that the page it
+ * takes is the one that has gathered frees the longest (taking the newest
+ * would switch pages at nearly every malloc under random frees). */
+static void unlink_page(page **head, page *pg)
+{
+    if (pg->next == pg) {
+        *head = NULL;
+    } else {
+        pg->prev->next = pg->next;
+        pg->next->prev = pg->prev;
+        if (*head == pg)
+            *head = pg->next;
+    }
+    pg->next = pg->prev = NULL;
+}
+
+static void append_page(page **head, page *pg)
+{
+    page *first = *head;
+    if (!first) {
+        pg->next = pg->prev = pg;
+        *head = pg;
+        return;
+    }
+    pg->prev = first->prev;
+    pg->next = first;
+    first->prev->next = pg;
+    first->prev = pg;
+}
+
+/* The page chunks of h with unused pages, per kind, are linked through
+ * their chunks' next and prev (which only stack chunks use otherwise). */
+static void push_page_chunk(heap *h, page_chunk *pc, unsigned kind)
+{
+    chunk *head = &h->page_chunks[kind]->c;
+    if (!h->page_chunks[kind])
+        head = NULL;
+    LIST_PUSH(head, &pc->c, next, prev);
+    h->page_chunks[kind] = (page_chunk *)head;
+}
+
+static void unlink_page_chunk(heap *h, page_chunk *pc, unsigned kind)
+{
+    chunk *head = h->page_chunks[kind] ? &h->page_chunks[kind]->c : NULL;
+    LIST_UNLINK(head, &pc->c, next, prev);
+    h->page_chunks[kind] = (page_chunk *)head;
+    pc->c.next = pc->c.prev = NULL;
+}
+
+/* A new page chunk of `kind` for h: every descriptor holds no blocks, so
+ * a pointer into a page not cut yet is no block (top 0, stride 0). */
+static page_chunk *new_page_chunk(heap *h, unsigned kind)
+{
+    chunk *c = take_chunk(h);
+    if (!c)
+        return NULL;
+    page_chunk *pc = (page_chunk *)c;
+    c->kind = CK_PAGES;
+    c->page_shift = kind ? PAGE_SHIFT_LARGE : PAGE_SHIFT_SMALL;
+    c->end = chunk_end(c); /* any of it may be written: a stack reusing it must not trust zeros */
+    pc->npages = (uint16_t)(CHUNK >> c->page_shift);
+    pc->cut = (uint16_t)(pages_header(pc->npages) >> c->page_shift);
+    pc->used = 0;
+    pc->unused = NULL;
+    memset(pc->pages, 0, pc->npages * sizeof(page));
+    push_page_chunk(h, pc, kind);
+    return pc;
+}
+
+/* Page pg of pc, unused, set up for class cls: empty, its blocks from the
+ * first byte past the descriptors (pages under them hold none). */
+static void set_up_page(page_chunk *pc, page *pg, size_t cls)
+{
+    size_t index = (size_t)(pg - pc->pages), stride = class_stride(cls);
+    char *start = (char *)pc + (index << pc->c.page_shift), *end = start + page_size(pc);
+    char *after_header = (char *)pc + pages_header(pc->npages);
+    char *base = (char *)align_up((uintptr_t)(start > after_header ? start : after_header), GRANULE);
+    pg->base = base;
+    pg->stride = (uint16_t)stride;
+    pg->recip = (uint32_t)((((uint64_t)1 << 32) + stride - 1) / stride);
+    pg->cap = (uint16_t)((size_t)(end - base) / stride);
+    pg->cls = (uint8_t)cls;
+    pg->top = 0;
+    pg->scan = 0;
+    memset(pg->freed, 0, sizeof pg->freed);
+    pg->next = pg->prev = NULL;
+    for (size_t k = 0; k < PAGE_WORDS; k++)
+        store_relaxed(&pg->remote[k], 0);
+    store_relaxed(&pg->pending, 0);
+    pg->next_remote = NULL;
+}
+
+/* A page of h for class cls: an unused one of a page chunk of its kind,
+ * else the next one cut from it, else from a new page chunk. */
+static page *new_page(heap *h, size_t cls)
+{
+    unsigned kind = page_kind(class_stride(cls));
+    page_chunk *pc = h->page_chunks[kind];
+    if (!pc && !(pc = new_page_chunk(h, kind)))
+        return NULL;
+    page *pg = pc->unused;
+    if (pg)
+        pc->unused = pg->next;
+    else
+        pg = &pc->pages[pc->cut++];
+    pc->used++;
+    if (!pc->unused && pc->cut == pc->npages)
+        unlink_page_chunk(h, pc, kind); /* no unused page left */
+    set_up_page(pc, pg, cls);
+    return pg;
+}
+
+static void fold_remote(heap *h);
+
+/* Page pg of h is empty (top 0) and not its class's current page: it
+ * becomes unused, and its chunk goes back to the pool once all of its
+ * pages are unused, unless it is the last of its kind with unused pages
+ * (P5: a program whose pages come and go near a chunk's edge keeps one). */
+static void page_unused(heap *h, page *pg)
+{
+    if (load_acquire(&pg->pending)) { /* a remote bit of an empty page: a double free, found by the fold */
+        fold_remote(h);
+        if (pg->top || pg->state == PG_UNUSED)
+            return;
+    }
+    if (pg->state == PG_PARTIAL)
+        unlink_page(&h->partial[pg->cls], pg);
+    page_chunk *pc = page_chunk_of(pg);
+    unsigned kind = pc->c.page_shift == PAGE_SHIFT_LARGE;
+    bool listed = pc->unused || pc->cut < pc->npages;
+    pg->state = PG_UNUSED;
+    pg->cap = 0; /* a stale pointer into it is no block until it is set up again */
+    pg->next = pc->unused;
+    pc->unused = pg;
+    pc->used--;
+    if (!listed)
+        push_page_chunk(h, pc, kind);
+    if (pc->used == 0 && (pc->c.next || pc->c.prev)) {
+        unlink_page_chunk(h, pc, kind);
+        int saved = errno; /* free keeps errno; purging may set it */
+        release_chunk(h, &pc->c);
+        errno = saved;
+    }
+}
+
+/* ======================================================================== */
+/* malloc's slow path                                                       */
+/* ======================================================================== */
+
+/* A block of pg, owned by h: the lowest freed bit, its word the fast
+ * path's hint from now on (P4), else a push; NULL if pg has no room. */
+static void *take_block(heap *h, page *pg)
+{
+    for (size_t k = 0; k < PAGE_WORDS; k++) {
+        uint64_t w = pg->freed[k];
+        if (w) {
+            pg->scan = (uint8_t)k;
+            pg->freed[k] = w & (w - 1);
+            count(h->n.small_reused, 1);
+            return pg->base + (k * 64 + (size_t)__builtin_ctzll(w)) * pg->stride;
+        }
+    }
+    if (pg->top < pg->cap) {
+        count(h->n.small_bumped, 1);
+        return pg->base + pg->top++ * (size_t)pg->stride;
+    }
+    return NULL;
+}
+
+/* A block of class cls for h, whose current page of that class had no room
+ * for malloc's fast path: a freed bit further into the page, else (once
+ * other threads' frees are folded in) a page of the class with room, else
+ * a new page; NULL when memory is out. */
+void *page_alloc(heap *h, size_t cls)
+{
+    page *pg = h->pages[cls];
+    void *p;
+    if (pg != &empty_page && (p = take_block(h, pg)))
+        return p;
+    if (load_relaxed(&h->remote_pages)) {
+        fold_remote(h);
+        if (pg != &empty_page && (p = take_block(h, pg)))
+            return p;
+    }
+    page *next = h->partial[cls];
+    if (next)
+        unlink_page(&h->partial[cls], next);
+    else if (!(next = new_page(h, cls)))
+        return NULL;
+    if (pg != &empty_page)
+        pg->state = PG_FULL; /* no room: on no list until a free makes some */
+    next->state = PG_CURRENT;
+    h->pages[cls] = next;
+    p = take_block(h, next);
+    if (DEBUG_CHECKS)
+        check_page(next);
+    return p;
+}
+
+/* ======================================================================== */
+/* free's slow paths                                                        */
+/* ======================================================================== */
+
+/* The bits 0..b of a word. */
+static uint64_t bits_through(size_t b)
+{
+    return b >= 63 ? ~(uint64_t)0 : ((uint64_t)1 << (b + 1)) - 1;
+}
+
+/* Pop the freed blocks right behind pg's top (whose own block was just
+ * popped), a word at a time: the run of set bits that ends at top - 1. */
+static void sweep(heap *h, page *pg)
+{
+    size_t top = pg->top;
+    while (top) {
+        size_t k = (top - 1) >> 6, b = (top - 1) & 63;
+        uint64_t mask = bits_through(b), in_use = ~pg->freed[k] & mask;
+        size_t z = in_use ? 63 - (size_t)__builtin_clzll(in_use) : 0; /* the highest block in use */
+        uint64_t run = in_use ? mask & ~bits_through(z) : mask;      /* the freed blocks above it */
+        pg->freed[k] &= ~run;
+        size_t n = (size_t)__builtin_popcountll(run);
+        count(h->n.small_swept, n);
+        top -= n;
+        if (in_use)
+            break;
+    }
+    pg->top = (uint16_t)top;
+}
+
+/* The owner's pop reached a freed block, or emptied pg: sweep the freed
+ * blocks behind the top; an empty page other than its class's current one
+ * becomes unused (P5). */
+NOINLINE void small_popped(heap *h, page *pg)
+{
+    sweep(h, pg);
+    if (pg->top == 0 && pg->state != PG_CURRENT)
+        page_unused(h, pg);
+    else if (pg->state == PG_FULL)
+        small_unfull(h, pg);
+}
+
+/* The owner's free of block p below its page's top: its bit is set
+ * (checked back by multiplication: an interior pointer, or one at or above
+ * the top, is no block; a set bit is a double free); false if p needs
+ * small_free_slow. */
+static NOINLINE bool free_below(void *p)
+{
+    page_chunk *pc = page_chunk_of(p);
+    page *pg = page_of(pc, p);
+    size_t off = (size_t)((char *)p - pg->base);
+    size_t idx = (size_t)(((uint64_t)(uint32_t)off * pg->recip) >> 32);
+    uint64_t bit = (uint64_t)1 << (idx & 63), *w = &pg->freed[idx >> 6];
+    if (UNLIKELY(idx * pg->stride != off || idx >= pg->top || (*w & bit)))
+        return false;
+    *w |= bit;
+    count(my_heap()->n.small_below, 1);
+    if (UNLIKELY(pg->state == PG_FULL))
+        small_unfull(my_heap(), pg);
+    if (DEBUG_CHECKS)
+        check_page(pg);
+    return true;
+}
+
+/* free of p, which lies in a page chunk: the owner's free of the top
+ * pops it (and the freed blocks behind it, small_popped), of another block
+ * sets its bit (free_below); false for another thread's block, a pointer
+ * that is no block and a double free, which small_free_slow takes.
+ * Neither reads nor writes the block.  The top is recognised by its offset
+ * alone (its bit is never set, P2), so a pop is the shortest path, with
+ * few enough values that they need no stack frame. */
+bool small_free(void *p)
+{
+    page_chunk *pc = page_chunk_of(p);
+    if (UNLIKELY(load_relaxed(&pc->c.owner) != my_heap()))
+        return false;
+    page *pg = page_of(pc, p);
+    size_t top = pg->top;
+    if (!top || (size_t)((char *)p - pg->base) != (top - 1) * pg->stride)
+        return free_below(p);
+    pg->top = (uint16_t)--top;
+    if (UNLIKELY(top ? pg->freed[(top - 1) >> 6] >> ((top - 1) & 63) & 1 : pg->state != PG_CURRENT))
+        small_popped(my_heap(), pg);
+    if (DEBUG_CHECKS)
+        check_page(pg);
+    return true;
+}
+
+/* A free gave full page pg room: it joins its class's partial list. */
+NOINLINE void small_unfull(heap *h, page *pg)
+{
+    pg->state = PG_PARTIAL;
+    append_page(&h->partial[pg->cls], pg);
+}
+
+/* Queue pg, which has remote bits now, for its owner (once: P6); no lock,
+ * also when the owner is orphaned (it folds them in when it is adopted, or
+ * at malloc_trim). */
+static void queue_for_owner(heap *owner, page *pg)
+{
+    if (exchange_acquire(&pg->pending, 1))
+        return;
+    page *head = load_relaxed(&owner->remote_pages);
+    do
+        pg->next_remote = head;
+    while (!compare_exchange(&owner->remote_pages, &head, pg));
+}
+
+/* free of p, in a page chunk, when the fast path would not: another
+ * thread's block (its remote bit is set), or misuse. */
+NOINLINE void small_free_slow(void *p, const char *function)
+{
+    page_chunk *pc = page_chunk_of(p);
+    page *pg = page_of(pc, p);
+    heap *h = my_heap(), *owner = load_relaxed(&pc->c.owner);
+    size_t idx = block_index(pg, (size_t)((char *)p - pg->base));
+    if (!owner || idx >= pg->cap) /* a chunk in the pool, or no block starts at p */
+        fatal("invalid pointer", p, function);
+    if (owner == h) /* at or above the top (popped already), or its bit set */
+        fatal("double free of", p, function);
+    uint64_t bit = (uint64_t)1 << (idx & 63);
+    if (fetch_or(&pg->remote[idx >> 6], bit) & bit)
+        fatal("double free of", p, function);
+    if (h != &unattached_heap && h != &exited_heap) {
+        count(h->n.small_remote, 1);
+        count(h->n.remote, 1);
+        count(h->n.remote_bytes, pg->stride);
+    }
+    queue_for_owner(owner, pg);
+}
+
+/* Fold the remote bits of one page of h into its freed bits (P6: the flag
+ * first, so that a free after this finds it clear and queues the page
+ * again); a bit already freed, or at or above the top, is a double free. */
+static void fold_page(heap *h, page *pg)
+{
+    store_release(&pg->pending, 0);
+    for (size_t k = 0; k < PAGE_WORDS; k++) {
+        uint64_t bits = load_relaxed(&pg->remote[k]) ? exchange_acquire(&pg->remote[k], 0) : 0;
+        if (!bits)
+            continue;
+        size_t below = pg->top > k * 64 ? pg->top - k * 64 : 0;
+        uint64_t live = below >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << below) - 1;
+        uint64_t bad = (bits & pg->freed[k]) | (bits & ~live);
+        if (bad)
+            fatal("double free of", pg->base + (k * 64 + (size_t)__builtin_ctzll(bad)) * pg->stride, "free");
+        pg->freed[k] |= bits;
+    }
+    size_t t = pg->top;
+    if (t && (pg->freed[(t - 1) >> 6] >> ((t - 1) & 63) & 1)) {
+        small_popped(h, pg);
+    } else if (pg->state == PG_FULL) {
+        small_unfull(h, pg);
+    }
+}
+
+/* Fold in every page of h queued by other threads' frees. */
+static void fold_remote(heap *h)
+{
+    page *pg = exchange_acquire(&h->remote_pages, NULL);
+    while (pg) {
+        page *next = pg->next_remote;
+        fold_page(h, pg);
+        pg = next;
+    }
+}
+
+/* ======================================================================== */
+/* Heaps: a new one, an exiting thread's, malloc_trim                       */
+/* ======================================================================== */
+
+void small_init_heap(heap *h)
+{
+    for (size_t i = 0; i < SMALL_CLASSES; i++)
+        h->pages[i] = &empty_page;
+}
+
+/* What can go back of h's pages now (h's owner calls it, or the holder of
+ * an orphan's lock): other threads' frees are folded in, and empty
+ * current pages become unused. */
+void small_trim(heap *h)
+{
+    fold_remote(h);
+    for (size_t i = 0; i < SMALL_CLASSES; i++) {
+        page *pg = h->pages[i];
+        if (pg != &empty_page && pg->top == 0) {
+            h->pages[i] = &empty_page;
+            pg->state = PG_FULL; /* not current: page_unused takes it from no list */
+            page_unused(h, pg);
+        }
+    }
+}
+
+/* ======================================================================== */
+/* Statistics and checks                                                    */
+/* ======================================================================== */
+
+static size_t popcount_words(const uint64_t *w)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < PAGE_WORDS; k++)
+        n += (size_t)__builtin_popcountll(peek(w[k]));
+    return n;
+}
+
+/* The small blocks of page chunk pc in use, and their bytes; read while
+ * the owner may be changing them (the figures may be off by a few). */
+NO_THREAD_SANITIZER void small_survey(page_chunk *pc, size_t *live, size_t *bytes, size_t *pages)
+{
+    for (size_t i = 0; i < peek(pc->cut); i++) {
+        page *pg = &pc->pages[i];
+        size_t top = peek(pg->top), freed = popcount_words(pg->freed), remote = 0;
+        if (peek(pg->state) == PG_UNUSED || !peek(pg->cap))
+            continue;
+        for (size_t k = 0; k < PAGE_WORDS; k++)
+            remote += (size_t)__builtin_popcountll(load_relaxed(&pg->remote[k]));
+        size_t n = top > freed + remote ? top - freed - remote : 0;
+        *live += n;
+        *bytes += n * peek(pg->stride);
+        *pages += 1;
+    }
+}
+
+/* P1, P2 and P4 of one page in use, for its owner. */
+void check_page(page *pg)
+{
+    if (pg == &empty_page || pg->state == PG_UNUSED) /* an unused page holds nothing */
+        return;
+    REQUIRE(pg->top <= pg->cap && pg->stride == class_stride(pg->cls) &&
+                pg->base + pg->cap * (size_t)pg->stride <= (char *)page_chunk_of(pg) + CHUNK,
+            "page descriptor", pg);
+    for (size_t k = 0; k < PAGE_WORDS; k++) {
+        size_t below = pg->top > k * 64 ? pg->top - k * 64 : 0;
+        uint64_t live = below >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << below) - 1;
+        uint64_t remote = load_relaxed(&pg->remote[k]);
+        REQUIRE(!(pg->freed[k] & ~live) && !(remote & ~live) && !(pg->freed[k] & remote),
+                "freed and remote bits below the top, no block in both", pg);
+    }
+    REQUIRE(pg->scan < PAGE_WORDS, "scan", pg);
+    size_t t = pg->top;
+    REQUIRE(!t || !(pg->freed[(t - 1) >> 6] >> ((t - 1) & 63) & 1), "the top block in use", pg);
+}
+
+/* P3 and P5 of every page of h, and of its page chunks; the caller owns h. */
+void check_pages(heap *h)
+{
+    for (size_t i = 0; i < SMALL_CLASSES; i++) {
+        page *pg = h->pages[i];
+        REQUIRE(pg == &empty_page || (pg->state == PG_CURRENT && pg->cls == i &&
+                                      load_relaxed(&page_chunk_of(pg)->c.owner) == h),
+                "a class's current page", pg);
+        check_page(pg);
+        size_t ring = 0;
+        for (page *p = h->partial[i]; p; p = p->next == h->partial[i] ? NULL : p->next, ring++) {
+            REQUIRE(ring < (size_t)1 << 24 && p->state == PG_PARTIAL && p->cls == i && p->next->prev == p &&
+                        load_relaxed(&page_chunk_of(p)->c.owner) == h,
+                    "a class's partial list", p);
+            bool room = p->top < p->cap;
+            for (size_t k = 0; k < PAGE_WORDS; k++)
+                room |= p->freed[k] != 0;
+            REQUIRE(room || load_relaxed(&p->pending), "a partial page has room", p);
+            check_page(p);
+        }
+    }
+    for (chunk *c = h->chunks; c; c = c->next_own) {
+        if (c->kind != CK_PAGES)
+            continue;
+        page_chunk *pc = (page_chunk *)c;
+        size_t used = 0, unused = 0;
+        for (size_t i = pages_header(pc->npages) >> c->page_shift; i < pc->cut; i++) {
+            page *pg = &pc->pages[i];
+            if (pg->state == PG_UNUSED) {
+                unused++;
+                continue;
+            }
+            used++;
+            check_page(pg);
+            REQUIRE(pg->top || pg->state == PG_CURRENT || load_relaxed(&pg->pending), "an empty page in use", pg);
+        }
+        size_t listed = 0;
+        for (page *pg = pc->unused; pg; pg = pg->next, listed++)
+            REQUIRE(pg->state == PG_UNUSED && page_chunk_of(pg) == pc && listed < pc->npages, "unused pages", pg);
+        REQUIRE(used == pc->used && listed == unused, "a page chunk's count of pages", pc);
+        bool room = pc->unused || pc->cut < pc->npages;
+        bool on_list = false;
+        for (page_chunk *q = h->page_chunks[c->page_shift == PAGE_SHIFT_LARGE]; q; q = (page_chunk *)q->c.next)
+            on_list |= q == pc;
+        REQUIRE(room == on_list, "a page chunk with unused pages is on its heap's list", pc);
+    }
+}
