@@ -486,11 +486,17 @@ static inline uint32_t info_make(size_t stride, uint32_t flags)
 /* The smallest stride: a block of 16 bytes at least, whatever GRANULE. */
 #define SMALL_MIN (GRANULE > 16 ? GRANULE : (size_t)16)
 /* Strides up to SMALL_EXACT_MAX have a class each (every GRANULE); above,
- * SMALL_SPLIT classes share each doubling. */
+ * SMALL_SPLIT classes share each doubling (at most a quarter more than the
+ * request).  Fewer classes, fewer pages a program's blocks spread over:
+ * under cachegrind, LIFO frames of mixed sizes took 2.7 M first-level data
+ * misses with a class per granule up to 1 KiB, 1.1 M with these 24 classes
+ * (the headered stack: 1.2 M). */
 #ifndef SMALL_EXACT_MAX
-#define SMALL_EXACT_MAX ((size_t)1024)
+#define SMALL_EXACT_MAX ((size_t)256)
 #endif
+#ifndef SMALL_SPLIT
 #define SMALL_SPLIT 4
+#endif
 /* At most this many classes (a class per granule count, at most). */
 #define SMALL_CLASSES (SMALL_TIER_MAX / GRANULE + 1)
 /* Pages: 4 KiB for strides up to 256 bytes, 16 KiB above. */

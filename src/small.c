@@ -21,7 +21,7 @@ void small_classes_init(void)
     for (size_t g = 0; g <= SMALL_TIER_MAX / GRANULE; g++) {
         size_t stride = g * GRANULE < SMALL_MIN ? SMALL_MIN : g * GRANULE;
         if (stride > SMALL_EXACT_MAX) {
-            size_t step = (size_t)1 << (63 - __builtin_clzll(stride - 1) - 2);
+            size_t step = ((size_t)1 << (63 - __builtin_clzll(stride - 1))) / SMALL_SPLIT;
             stride = align_up(stride, step < GRANULE ? GRANULE : step);
         }
         if (stride != last || g == 0)
