@@ -697,7 +697,7 @@ static void on_thread_exit(void *arg)
     heap *h = arg;
     flush_remote(h);
     drain(h);
-    small_trim(h);
+    small_trim(h, true);
     if (h->cur != &empty_chunk && chunk_empty(h->cur)) {
         release_chunk(h, h->cur);
         set_cur(h, &empty_chunk);
@@ -1815,12 +1815,12 @@ EXPORT void bimp_arena_reset(bimp_arena *a)
 static bool purge_free_runs(heap *h)
 {
     bool any = false;
-    size_t page = os_page_size();
+    size_t page_bytes = os_page_size();
     drop_hole(h);
-    for (unsigned i = bin_of(2 * page); i < NBINS; i++)
+    for (unsigned i = bin_of(2 * page_bytes); i < NBINS; i++)
         for (block *b = h->bins[i]; b; b = next_of(b)) {
-            uintptr_t from = align_up((uintptr_t)(links_of(b) + 1), page);
-            uintptr_t to = ((uintptr_t)b + stride_of(load_relaxed(&b->info))) & ~(page - 1);
+            uintptr_t from = align_up((uintptr_t)(links_of(b) + 1), page_bytes);
+            uintptr_t to = ((uintptr_t)b + stride_of(load_relaxed(&b->info))) & ~(page_bytes - 1);
             if (to > from) {
                 os_purge((void *)from, to - from);
                 fetch_add(&g.purges, 1);
@@ -1849,11 +1849,12 @@ bool give_back_address_space(bool always)
         if (cached_bytes + pool_unused_bytes() < GIVE_BACK_MIN)
             return false;
     }
-    heap *h = my_heap(); /* a sentinel heap's current chunk is empty_chunk */
+    heap *h = my_heap(); /* a sentinel heap's current chunk is empty_chunk, its pages empty_page */
     if (h->cur != &empty_chunk && chunk_empty(h->cur)) {
         release_chunk(h, h->cur);
         set_cur(h, &empty_chunk);
     }
+    small_trim(h, false);
     bool cached = empty_huge_cache(), pooled = trim_pool(true);
     return cached || pooled;
 }
@@ -1866,7 +1867,7 @@ static bool trim(void)
     if (h) {
         flush_remote(h);
         drain(h);
-        small_trim(h);
+        small_trim(h, false);
         consolidate(h);
         released = purge_free_runs(h);
     }
@@ -1997,12 +1998,12 @@ EXPORT void *valloc(size_t n)
 
 EXPORT void *pvalloc(size_t n)
 {
-    size_t page = os_page_size();
-    if (n > PTRDIFF_MAX - page) {
+    size_t page_bytes = os_page_size();
+    if (n > PTRDIFF_MAX - page_bytes) {
         errno = ENOMEM;
         return NULL;
     }
-    return alloc_aligned(page, n ? align_up(n, page) : page);
+    return alloc_aligned(page_bytes, n ? align_up(n, page_bytes) : page_bytes);
 }
 
 EXPORT int malloc_trim(size_t pad)

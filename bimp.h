@@ -72,8 +72,8 @@ struct bimp_stats {
     size_t arena_releases;       /* bimp_arena_release and bimp_arena_reset calls */
     size_t arena_released_bytes; /* bytes of the stacks they dropped */
 
-    /* The small tier (since 0.5.0): blocks up to 1 KiB, without headers,
-     * in pages of equal blocks (also counted in allocations and frees). */
+    /* The small tier (since 0.5.0): blocks up to 1 KiB in pages, no headers. */
+    /* (Also counted in allocations and frees.) */
     size_t small_bumped;       /* pushed on a page's stack */
     size_t small_reused;       /* a freed block of a page taken again */
     size_t small_pops;         /* frees that popped a page's top */

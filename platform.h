@@ -55,6 +55,8 @@ typedef struct {
 } os_lock;
 void os_lock_acquire(os_lock *l);
 void os_lock_release(os_lock *l);
+/* Take the lock if it is free, without waiting: true if taken. */
+bool os_lock_try(os_lock *l);
 
 /* A monotonic clock in milliseconds, cheap enough for the core's rare paths. */
 uint64_t os_now_ms(void);

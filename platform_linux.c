@@ -84,6 +84,12 @@ void os_lock_acquire(os_lock *l)
     }
 }
 
+bool os_lock_try(os_lock *l)
+{
+    unsigned int c = 0;
+    return __atomic_compare_exchange_n(&l->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 void os_lock_release(os_lock *l)
 {
     if (__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2)

@@ -90,6 +90,11 @@ void os_lock_acquire(os_lock *l)
     os_unfair_lock_lock((os_unfair_lock *)&l->word);
 }
 
+bool os_lock_try(os_lock *l)
+{
+    return os_unfair_lock_trylock((os_unfair_lock *)&l->word);
+}
+
 void os_lock_release(os_lock *l)
 {
     os_unfair_lock_unlock((os_unfair_lock *)&l->word);

@@ -597,6 +597,7 @@ typedef int lock_t;
 static const int locks_held = 0;
 static inline void lock(lock_t *l) { (void)l; }
 static inline void unlock(lock_t *l) { (void)l; }
+static inline bool try_lock(lock_t *l) { (void)l; return true; }
 #else
 typedef os_lock lock_t;
 /* How many of Bimp's locks the thread holds, or is about to take: a fork
@@ -615,6 +616,17 @@ static inline void unlock(lock_t *l)
     os_lock_release(l);
     signal_fence();
     locks_held--;
+}
+/* Take the lock if it is free: true if taken (then unlock it). */
+static inline bool try_lock(lock_t *l)
+{
+    locks_held++;
+    signal_fence();
+    if (os_lock_try(l))
+        return true;
+    signal_fence();
+    locks_held--;
+    return false;
 }
 #endif
 
@@ -1068,7 +1080,7 @@ void small_popped(heap *h, page *pg);
 void small_unfull(heap *h, page *pg);
 void small_init_heap(heap *h);
 void small_classes_init(void);
-void small_trim(heap *h);
+void small_trim(heap *h, bool retire);
 void small_survey(page_chunk *pc, size_t *live, size_t *bytes, size_t *pages);
 void check_page(page *pg);
 void check_pages(heap *h);

@@ -133,11 +133,11 @@ static void pool_remove(chunk *c)
 /* Give a pooled chunk's pages back, all but the one its header is on. */
 static void purge_chunk(chunk *c)
 {
-    size_t page = os_page_size();
-    os_purge((char *)c + page, CHUNK - page);
+    size_t page_bytes = os_page_size();
+    os_purge((char *)c + page_bytes, CHUNK - page_bytes);
     fetch_add(&g.purges, 1);
     c->purged = true;
-    c->end = (char *)c + page;
+    c->end = (char *)c + page_bytes;
     g.hot_count--;
 }
 

@@ -18,15 +18,15 @@ uint16_t stride_of_class[SMALL_CLASSES];
 void small_classes_init(void)
 {
     size_t classes = 0, last = 0;
-    for (size_t g = 0; g <= SMALL_TIER_MAX / GRANULE; g++) {
-        size_t stride = g * GRANULE < SMALL_MIN ? SMALL_MIN : g * GRANULE;
+    for (size_t granules = 0; granules <= SMALL_TIER_MAX / GRANULE; granules++) {
+        size_t stride = granules * GRANULE < SMALL_MIN ? SMALL_MIN : granules * GRANULE;
         if (stride > SMALL_EXACT_MAX) {
             size_t step = ((size_t)1 << (63 - __builtin_clzll(stride - 1))) / SMALL_SPLIT;
             stride = align_up(stride, step < GRANULE ? GRANULE : step);
         }
-        if (stride != last || g == 0)
+        if (stride != last || granules == 0)
             stride_of_class[classes++] = (uint16_t)(last = stride);
-        class_of_granules[g] = (uint8_t)(classes - 1);
+        class_of_granules[granules] = (uint8_t)(classes - 1);
     }
 }
 
@@ -80,9 +80,7 @@ static void append_page(page **head, page *pg)
  * their chunks' next and prev (which only stack chunks use otherwise). */
 static void push_page_chunk(heap *h, page_chunk *pc, unsigned kind)
 {
-    chunk *head = &h->page_chunks[kind]->c;
-    if (!h->page_chunks[kind])
-        head = NULL;
+    chunk *head = h->page_chunks[kind] ? &h->page_chunks[kind]->c : NULL;
     LIST_PUSH(head, &pc->c, next, prev);
     h->page_chunks[kind] = (page_chunk *)head;
 }
@@ -183,7 +181,7 @@ static void page_unused(heap *h, page *pg)
     pc->used--;
     if (!listed)
         push_page_chunk(h, pc, kind);
-    if (pc->used == 0 && (pc->c.next || pc->c.prev)) {
+    if (pc->used == 0 && (pc->c.next || pc->c.prev || load_relaxed(&h->state) == H_ORPHAN)) {
         unlink_page_chunk(h, pc, kind);
         int saved = errno; /* free keeps errno; purging may set it */
         release_chunk(h, &pc->c);
@@ -298,8 +296,8 @@ static NOINLINE bool free_below(void *p)
     size_t off = (size_t)((char *)p - pg->base);
     size_t idx = (size_t)(((uint64_t)(uint32_t)off * pg->recip) >> 32);
     uint64_t bit = (uint64_t)1 << (idx & 63), *w = &pg->freed[idx >> 6];
-    if (UNLIKELY(idx * pg->stride != off || idx >= pg->top || (*w & bit)))
-        return false;
+    if (UNLIKELY(idx * pg->stride != off || idx >= pg->top || ((*w | load_relaxed(&pg->remote[idx >> 6])) & bit)))
+        return false; /* no block, or freed already, here or by another thread (not folded in yet) */
     *w |= bit;
     count(my_heap()->n.small_below, 1);
     if (UNLIKELY(pg->state == PG_FULL))
@@ -336,13 +334,19 @@ bool small_free(void *p)
 /* A free gave full page pg room: it joins its class's partial list. */
 NOINLINE void small_unfull(heap *h, page *pg)
 {
+    bool room = pg->top < pg->cap;
+    for (size_t k = 0; k < PAGE_WORDS; k++)
+        room |= pg->freed[k] != 0;
+    if (!room)
+        return;
     pg->state = PG_PARTIAL;
     append_page(&h->partial[pg->cls], pg);
 }
 
-/* Queue pg, which has remote bits now, for its owner (once: P6); no lock,
- * also when the owner is orphaned (it folds them in when it is adopted, or
- * at malloc_trim). */
+/* Queue pg, which has remote bits now, for its owner (once: P6), with no
+ * lock.  An orphaned owner has nobody to fold them in until a thread
+ * adopts it: the freeing thread does, if it can take the orphan's lock
+ * without waiting (else whoever holds it, or the adopter, will). */
 static void queue_for_owner(heap *owner, page *pg)
 {
     if (exchange_acquire(&pg->pending, 1))
@@ -351,6 +355,11 @@ static void queue_for_owner(heap *owner, page *pg)
     do
         pg->next_remote = head;
     while (!compare_exchange(&owner->remote_pages, &head, pg));
+    if (load_relaxed(&owner->state) == H_ORPHAN && try_lock(&owner->lock)) {
+        if (load_relaxed(&owner->state) == H_ORPHAN)
+            fold_remote(owner);
+        unlock(&owner->lock);
+    }
 }
 
 /* free of p, in a page chunk, when the fast path would not: another
@@ -361,7 +370,9 @@ NOINLINE void small_free_slow(void *p, const char *function)
     page *pg = page_of(pc, p);
     heap *h = my_heap(), *owner = load_relaxed(&pc->c.owner);
     size_t idx = block_index(pg, (size_t)((char *)p - pg->base));
-    if (!owner || idx >= pg->cap) /* a chunk in the pool, or no block starts at p */
+    if (!owner && idx != SIZE_MAX && pg->stride) /* a block of a chunk gone back to the pool */
+        fatal("double free of", p, function);
+    if (!owner || idx >= pg->cap) /* no block starts at p */
         fatal("invalid pointer", p, function);
     if (owner == h) /* at or above the top (popped already), or its bit set */
         fatal("double free of", p, function);
@@ -423,17 +434,36 @@ void small_init_heap(heap *h)
 }
 
 /* What can go back of h's pages now (h's owner calls it, or the holder of
- * an orphan's lock): other threads' frees are folded in, and empty
- * current pages become unused. */
-void small_trim(heap *h)
+ * an orphan's lock): other threads' frees are folded in, empty current
+ * pages (all current pages, if `retire`: a heap about to be orphaned, so
+ * that the pages other threads empty later are given back) stop being
+ * current, and page chunks whose pages are all unused go back to the
+ * pool, the one P5 keeps too. */
+void small_trim(heap *h, bool retire)
 {
     fold_remote(h);
     for (size_t i = 0; i < SMALL_CLASSES; i++) {
         page *pg = h->pages[i];
-        if (pg != &empty_page && pg->top == 0) {
-            h->pages[i] = &empty_page;
-            pg->state = PG_FULL; /* not current: page_unused takes it from no list */
+        if (pg == &empty_page || (pg->top && !retire))
+            continue;
+        h->pages[i] = &empty_page;
+        pg->state = PG_FULL; /* not current: on no list */
+        if (pg->top == 0)
             page_unused(h, pg);
+        else
+            small_unfull(h, pg); /* a page with room joins its class's partial ring */
+    }
+    for (unsigned kind = 0; kind < PAGE_KINDS; kind++) {
+        page_chunk *pc = h->page_chunks[kind];
+        while (pc) {
+            page_chunk *next = (page_chunk *)pc->c.next;
+            if (pc->used == 0) {
+                unlink_page_chunk(h, pc, kind);
+                int saved = errno;
+                release_chunk(h, &pc->c);
+                errno = saved;
+            }
+            pc = next;
         }
     }
 }
@@ -442,7 +472,7 @@ void small_trim(heap *h)
 /* Statistics and checks                                                    */
 /* ======================================================================== */
 
-static size_t popcount_words(const uint64_t *w)
+static NO_THREAD_SANITIZER size_t popcount_words(const uint64_t *w)
 {
     size_t n = 0;
     for (size_t k = 0; k < PAGE_WORDS; k++)

@@ -32,7 +32,8 @@
  *
  * Output: a markdown-shaped table (lines starting with `# `), a line for each
  * case Bimp crashed on or corrupted silently, then PASS/FAIL lines per case
- * class: no crash, no silent corruption, caught at least as often as glibc.
+ * class: no crash, no silent corruption, and every double or invalid free
+ * caught.
  * Exits 0 when the matrix ran (whatever the FAIL lines say), 2 when the
  * harness itself broke (a child of the wrong allocator, a control case that
  * glibc does not pass, ...). */
@@ -164,8 +165,8 @@ static void build_cases(void)
     }
 
     /* 1. overflow-next: each (size, layout, value, follow-up) at least twice */
-    static const uint32_t nsizes[3] = { 24, 40, 1000 };
-    for (int si = 0; si < 3; si++)
+    static const uint32_t nsizes[4] = { 24, 40, 1000, 2000 };
+    for (int si = 0; si < 4; si++)
         for (int layout = 0; layout < 2; layout++)
             for (int k = 1; k <= 16; k++)
                 for (int vi = 0; vi < 4; vi++) {
@@ -177,16 +178,18 @@ static void build_cases(void)
 
     /* 2. overflow-far */
     static const uint32_t lens[2] = { 4096, 40960 };
-    for (int li = 0; li < 2; li++)
-        for (int pre = 0; pre < 3; pre++)
-            for (int f = 0; f < 4; f++) {
-                t = add(R_OVERFLOW_FAR, R_OVERFLOW_FAR, lens[li], 0, 0x41, 0, pre, f, 0);
-                NAME(t, "overflow-far/%u/%s/%s", t->size, far_preludes[pre], far_followups[f]);
-            }
+    for (int bi = 0; bi < 2; bi++)
+        for (int li = 0; li < 2; li++)
+            for (int pre = 0; pre < 3; pre++)
+                for (int f = 0; f < 4; f++) {
+                    t = add(R_OVERFLOW_FAR, R_OVERFLOW_FAR, lens[li], 0, 0x41, 0, pre, f, bi);
+                    NAME(t, "overflow-far/%s/%u/%s/%s", bi ? "a2000" : "a16", t->size, far_preludes[pre],
+                         far_followups[f]);
+                }
 
     /* 3. underflow-own-header: each (size, value, follow-up) with 5 or 6 k */
-    static const uint32_t sizes4[4] = { 24, 40, 100, 1000 };
-    for (int si = 0; si < 4; si++)
+    static const uint32_t sizes4[5] = { 24, 40, 100, 1000, 2000 };
+    for (int si = 0; si < 5; si++)
         for (int k = 1; k <= 16; k++)
             for (int vi = 0; vi < 4; vi++) {
                 int f = (k + vi) % 3;
@@ -196,7 +199,7 @@ static void build_cases(void)
 
     /* 4. uaf-binned */
     static const int bks[8] = { 1, 2, 3, 4, 6, 8, 12, 16 };
-    for (int si = 0; si < 4; si++)
+    for (int si = 0; si < 5; si++)
         for (int o = 0; o <= 8; o += 8)
             for (int ki = 0; ki < 8; ki++)
                 for (int vi = 0; vi < 4; vi++) {
@@ -207,7 +210,7 @@ static void build_cases(void)
 
     /* 5. uaf-popped */
     static const int pks[4] = { 1, 4, 8, 16 };
-    for (int si = 0; si < 4; si++)
+    for (int si = 0; si < 5; si++)
         for (int o = 0; o <= 8; o += 8)
             for (int ki = 0; ki < 4; ki++)
                 for (int vi = 0; vi < 4; vi++) {
@@ -216,7 +219,7 @@ static void build_cases(void)
                 }
 
     /* 6. forged-link: p1 the words forged, p2 what the target holds, p3 the depth */
-    for (int si = 0; si < 4; si++)
+    for (int si = 0; si < 5; si++)
         for (int w = 1; w <= 3; w++)
             for (int fake = 0; fake < 2; fake++)
                 for (int depth = 0; depth < 2; depth++) {
@@ -633,9 +636,10 @@ static void run_overflow_far(const testcase *t)
         check_new(big, x, "malloc", "x", -1);
         free(big);
     }
-    char *a = take(malloc(16), 16, "malloc", "a", -1);
+    size_t an = t->p3 ? 2000 : 16;
+    char *a = take(malloc(an), an, "malloc", "a", -1);
     if (t->size)
-        guarded_fill(a + 16, t->v, t->size);
+        guarded_fill(a + an, t->v, t->size);
     switch (t->p2) {
     case 0: take_zeroed(calloc(1000, 1), 1000, "c", -1); break;
     case 1: take_zeroed(calloc(50000, 1), 50000, "c", -1); break;
@@ -1170,7 +1174,14 @@ int main(int argc, char **argv)
     }
     printf("#\n");
 
-    /* The assertions, three per class (none if the harness broke). */
+    /* The assertions (none if the harness broke): in every class no crash
+     * and no silent corruption (no overlapping memory handed out, nothing
+     * the case holds changed but by its own bug).  A small block (the
+     * tier, up to 1 KiB) has no metadata next to it for a bug to damage or
+     * for Bimp to check: an overflow or a write after free there reaches
+     * other blocks' data only, so how often Bimp catches such bugs is
+     * reported (the table) but not asserted, but for double and invalid
+     * frees, which the bitmaps catch exactly: every one is caught. */
     for (int r = 0; r < NROWS && !harness_errors; r++) {
         char name[128];
         const char *first_crash = NULL, *first_corrupt = NULL, *first_missed = NULL;
@@ -1183,7 +1194,7 @@ int main(int argc, char **argv)
                 first_crash = cases[i].name;
             if (o == O_CORRUPTED && !first_corrupt)
                 first_corrupt = cases[i].name;
-            if (results[GLIBC][i].outcome == O_CAUGHT && o != O_CAUGHT) {
+            if (o != O_CAUGHT) {
                 missed++;
                 if (!first_missed)
                     first_missed = cases[i].name;
@@ -1202,13 +1213,12 @@ int main(int argc, char **argv)
             snprintf(group_first, sizeof group_first, "%d corrupted (first: %s)", corrupt, first_corrupt);
         }
         group_end(variant, name);
-        snprintf(name, sizeof name, "corrupt/%s: caught at least as often as glibc", row_names[r]);
-        int gc = count[GLIBC][r][O_CAUGHT], bc = count[BIMP][r][O_CAUGHT];
-        if (bc < gc) {
-            group_failures = gc - bc;
-            snprintf(group_first, sizeof group_first,
-                     "bimp caught %d, glibc %d; %d caught by glibc only (first: %s)", bc, gc, missed,
-                     first_missed ? first_missed : "-");
+        if (r != R_DOUBLE_FREE)
+            continue;
+        snprintf(name, sizeof name, "corrupt/%s: every one caught", row_names[r]);
+        if (missed) {
+            group_failures = missed;
+            snprintf(group_first, sizeof group_first, "%d not caught (first: %s)", missed, first_missed);
         }
         group_end(variant, name);
     }

@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     errno = 0;
     CHECK(bimp_aligned_alloc(65, 1) == NULL && errno == EINVAL);
     CHECK(bimp_stats(&s1) == 0);
-    CHECK(s1.allocations - s0.allocations == 4); /* bimp_realloc's growth may move the block: +0 or +1 */
+    CHECK(s1.allocations - s0.allocations >= 4 && s1.allocations - s0.allocations <= 5); /* bimp_realloc's growth may move the block: +0 or +1 */
     bimp_free(q);
     bimp_free(a);
     bimp_free(z);
