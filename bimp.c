@@ -1210,13 +1210,22 @@ static COLD void release_checked(void *p, const char *function)
 
 /* free of p, which lies in one of Bimp's chunks: a small block of a page,
  * or a headered one. */
+static NOINLINE void release_headered(void *p, const char *function);
+
 static ALWAYS_INLINE void release_in_chunk(void *p, const char *function)
 {
-    if (page_chunk_of(p)->c.kind == CK_PAGES) {
-        if (UNLIKELY(!small_free(p)))
-            small_free_slow(p, function);
+    page_chunk *pc = page_chunk_of(p);
+    if (UNLIKELY(pc->c.kind != CK_PAGES)) {
+        release_headered(p, function);
         return;
     }
+    small_free(pc, p, function);
+}
+
+/* free of p, a headered block of one of Bimp's chunks (out of line: the
+ * small tier's fast path, inlined into free, then keeps no stack frame). */
+static NOINLINE void release_headered(void *p, const char *function)
+{
     block *b = header_of(p);
     uint32_t info = load_relaxed(&b->info);
     if (UNLIKELY((info & (B_INUSE | B_REMOTE | B_HUGE | B_SAMPLED)) != B_INUSE)) {

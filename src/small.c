@@ -194,10 +194,10 @@ static void page_unused(heap *h, page *pg)
 /* ======================================================================== */
 
 /* A block of pg, owned by h: the lowest freed bit, its word the fast
- * path's hint from now on (P4), else a push; NULL if pg has no room. */
+ * path's from now on (P4), else a push; NULL if pg has no room. */
 static void *take_block(heap *h, page *pg)
 {
-    for (size_t k = 0; k < PAGE_WORDS; k++) {
+    for (size_t k = pg->scan; k < PAGE_WORDS; k++) { /* none below scan (P4) */
         uint64_t w = pg->freed[k];
         if (w) {
             pg->scan = (uint8_t)k;
@@ -228,16 +228,22 @@ void *page_alloc(heap *h, size_t cls)
         if (pg != &empty_page && (p = take_block(h, pg)))
             return p;
     }
-    page *next = h->partial[cls];
-    if (next)
-        unlink_page(&h->partial[cls], next);
-    else if (!(next = new_page(h, cls)))
-        return NULL;
     if (pg != &empty_page)
         pg->state = PG_FULL; /* no room: on no list until a free makes some */
+    page *next;
+    while ((next = h->partial[cls])) {
+        unlink_page(&h->partial[cls], next);
+        if ((p = take_block(h, next)))
+            break;
+        next->state = PG_FULL; /* the hot path took its last freed block (P7) */
+    }
+    if (!next) {
+        if (!(next = new_page(h, cls)))
+            return NULL;
+        p = take_block(h, next);
+    }
     next->state = PG_CURRENT;
     h->pages[cls] = next;
-    p = take_block(h, next);
     if (DEBUG_CHECKS)
         check_page(next);
     return p;
@@ -285,50 +291,38 @@ NOINLINE void small_popped(heap *h, page *pg)
         small_unfull(h, pg);
 }
 
-/* The owner's free of block p below its page's top: its bit is set
- * (checked back by multiplication: an interior pointer, or one at or above
- * the top, is no block; a set bit is a double free); false if p needs
- * small_free_slow. */
-static NOINLINE bool free_below(void *p)
+/* free of p, in a page chunk, when small_free (small.h) would not pop it:
+ * the owner's free of a block below its page's top sets its bit (checked
+ * back by multiplication: an interior pointer, or one at or above the top,
+ * is no block; a set bit, here or in the remote bitmap, is a double free);
+ * another thread's block, and misuse, go to small_free_slow.  Neither
+ * reads nor writes the block. */
+NOINLINE void small_free_other(void *p, const char *function)
 {
     page_chunk *pc = page_chunk_of(p);
     page *pg = page_of(pc, p);
+    heap *h = my_heap();
+    if (load_relaxed(&pc->c.owner) != h) {
+        small_free_slow(p, function);
+        return;
+    }
     size_t off = (size_t)((char *)p - pg->base);
     size_t idx = (size_t)(((uint64_t)(uint32_t)off * pg->recip) >> 32);
     uint64_t bit = (uint64_t)1 << (idx & 63), *w = &pg->freed[idx >> 6];
-    if (UNLIKELY(idx * pg->stride != off || idx >= pg->top || ((*w | load_relaxed(&pg->remote[idx >> 6])) & bit)))
-        return false; /* no block, or freed already, here or by another thread (not folded in yet) */
+    if (UNLIKELY(idx * pg->stride != off || idx >= pg->top || ((*w | load_relaxed(&pg->remote[idx >> 6])) & bit))) {
+        small_free_slow(p, function); /* no block, or freed already, here or by another thread (not folded in yet) */
+        return;
+    }
     *w |= bit;
-    count(my_heap()->n.small_below, 1);
+    if (idx >> 6 < pg->scan) /* malloc's fast path looks at this word first (P4) */
+        pg->scan = (uint8_t)(idx >> 6);
+    h->hot_page[pg->cls] = pg; /* and at this block before it (P7) */
+    h->hot_index[pg->cls] = (uint16_t)idx;
+    count(h->n.small_below, 1);
     if (UNLIKELY(pg->state == PG_FULL))
-        small_unfull(my_heap(), pg);
+        small_unfull(h, pg);
     if (DEBUG_CHECKS)
         check_page(pg);
-    return true;
-}
-
-/* free of p, which lies in a page chunk: the owner's free of the top
- * pops it (and the freed blocks behind it, small_popped), of another block
- * sets its bit (free_below); false for another thread's block, a pointer
- * that is no block and a double free, which small_free_slow takes.
- * Neither reads nor writes the block.  The top is recognised by its offset
- * alone (its bit is never set, P2), so a pop is the shortest path, with
- * few enough values that they need no stack frame. */
-bool small_free(void *p)
-{
-    page_chunk *pc = page_chunk_of(p);
-    if (UNLIKELY(load_relaxed(&pc->c.owner) != my_heap()))
-        return false;
-    page *pg = page_of(pc, p);
-    size_t top = pg->top;
-    if (!top || (size_t)((char *)p - pg->base) != (top - 1) * pg->stride)
-        return free_below(p);
-    pg->top = (uint16_t)--top;
-    if (UNLIKELY(top ? pg->freed[(top - 1) >> 6] >> ((top - 1) & 63) & 1 : pg->state != PG_CURRENT))
-        small_popped(my_heap(), pg);
-    if (DEBUG_CHECKS)
-        check_page(pg);
-    return true;
 }
 
 /* A free gave full page pg room: it joins its class's partial list. */
@@ -403,6 +397,8 @@ static void fold_page(heap *h, page *pg)
         if (bad)
             fatal("double free of", pg->base + (k * 64 + (size_t)__builtin_ctzll(bad)) * pg->stride, "free");
         pg->freed[k] |= bits;
+        if (k < pg->scan)
+            pg->scan = (uint8_t)k;
     }
     size_t t = pg->top;
     if (t && (pg->freed[(t - 1) >> 6] >> ((t - 1) & 63) & 1)) {
@@ -514,6 +510,8 @@ void check_page(page *pg)
                 "freed and remote bits below the top, no block in both", pg);
     }
     REQUIRE(pg->scan < PAGE_WORDS, "scan", pg);
+    for (size_t k = 0; k < pg->scan; k++)
+        REQUIRE(!pg->freed[k], "no freed bit below scan", pg);
     size_t t = pg->top;
     REQUIRE(!t || !(pg->freed[(t - 1) >> 6] >> ((t - 1) & 63) & 1), "the top block in use", pg);
 }
@@ -532,10 +530,7 @@ void check_pages(heap *h)
             REQUIRE(ring < (size_t)1 << 24 && p->state == PG_PARTIAL && p->cls == i && p->next->prev == p &&
                         load_relaxed(&page_chunk_of(p)->c.owner) == h,
                     "a class's partial list", p);
-            bool room = p->top < p->cap;
-            for (size_t k = 0; k < PAGE_WORDS; k++)
-                room |= p->freed[k] != 0;
-            REQUIRE(room || load_relaxed(&p->pending), "a partial page has room", p);
+            /* (it may have lost its last freed block to the hot path, P7) */
             check_page(p);
         }
     }

@@ -14,11 +14,24 @@ static inline bool is_small(size_t n)
     return GRANULE <= PAGE_STRIDE_SPLIT && n <= SMALL_TIER_MAX;
 }
 
-/* malloc's fast path: a freed bit of the hinted word of the class's current
- * page, else a push; neither reads nor writes a block. */
+/* malloc's fast path: the class's hot block (P7), else a freed bit of the
+ * current page's word `scan`, else a push; neither reads nor writes a
+ * block. */
 static ALWAYS_INLINE void *small_alloc(heap *h, size_t n)
 {
-    page *pg = h->pages[small_class(n)];
+    size_t cls = small_class(n);
+    page *hp = h->hot_page[cls];
+    if (UNLIKELY(hp != NULL)) { /* the block freed last, if it still is (P7) */
+        size_t i = h->hot_index[cls];
+        uint64_t *w = &hp->freed[i >> 6], bit = (uint64_t)1 << (i & 63);
+        h->hot_page[cls] = NULL;
+        if (LIKELY((*w & bit) && hp->cls == cls)) {
+            *w &= ~bit;
+            count(h->n.small_reused, 1);
+            return hp->base + i * hp->stride;
+        }
+    }
+    page *pg = h->pages[cls];
     size_t k = pg->scan;
     uint64_t w = pg->freed[k];
     if (LIKELY(w)) {
@@ -33,6 +46,32 @@ static ALWAYS_INLINE void *small_alloc(heap *h, size_t n)
         return pg->base + top * pg->stride;
     }
     return small_slow(n);
+}
+
+/* free's fast path for p, in page chunk pc: the owner's free of the top
+ * pops it; anything else (a block below the top, the freed blocks behind
+ * the top, another thread's block, misuse) goes to small_free_other.  The
+ * top is recognised by its offset alone (its bit is never set, P2):
+ * off + stride == top * stride, and top is not 0. */
+static ALWAYS_INLINE void small_free(page_chunk *pc, void *p, const char *function)
+{
+    heap *h = my_heap();
+    page *pg = page_of(pc, p);
+    size_t off = (size_t)((char *)p - pg->base), top = pg->top, end = top * pg->stride;
+    if (UNLIKELY(load_relaxed(&pc->c.owner) != h || off + pg->stride != end || !end)) {
+        small_free_other(p, function);
+        return;
+    }
+    pg->top = (uint16_t)--top;
+    /* More to do if the block below is freed, or the page is empty and not
+     * current: one branch (LIFO code pops pages to empty often, and which
+     * of the two it is was a mispredicted branch of its own).  With top 0
+     * the word read is some word of the page, with no bit set (P1). */
+    uint64_t below = pg->freed[((top - 1) >> 6) & (PAGE_WORDS - 1)] >> ((top - 1) & 63);
+    if (UNLIKELY((below & 1) | ((top == 0) & (pg->state != PG_CURRENT))))
+        small_popped(h, pg);
+    if (DEBUG_CHECKS)
+        check_page(pg);
 }
 
 #endif
