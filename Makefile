@@ -47,7 +47,7 @@ $(PLIB): $(SOURCES) $(HEADERS) Makefile sources.mk
 endif
 
 # Variant builds used by the tests: build/<name>/libbimp.so
-VARIANTS := debug debug32 debug64 align32 align64 seterrno single prefix
+VARIANTS := debug debug32 debug64 align32 align64 seterrno single prefix tier tierdebug tierdebug64 tiersingle
 VARIANT_FLAGS_debug := -DBIMP_DEBUG -O1
 VARIANT_FLAGS_debug32 := -DBIMP_DEBUG -O1 -DBIMP_ALIGN=32
 VARIANT_FLAGS_debug64 := -DBIMP_DEBUG -O1 -DBIMP_ALIGN=64
@@ -56,6 +56,10 @@ VARIANT_FLAGS_align64 := -DBIMP_ALIGN=64
 VARIANT_FLAGS_seterrno := -DBIMP_SET_ERRNO
 VARIANT_FLAGS_single := -DBIMP_SINGLE_THREADED
 VARIANT_FLAGS_prefix := -DBIMP_PREFIX
+VARIANT_FLAGS_tier := -DBIMP_SMALL_TIER
+VARIANT_FLAGS_tierdebug := -DBIMP_SMALL_TIER -DBIMP_DEBUG -O1
+VARIANT_FLAGS_tierdebug64 := -DBIMP_SMALL_TIER -DBIMP_DEBUG -O1 -DBIMP_ALIGN=64
+VARIANT_FLAGS_tiersingle := -DBIMP_SMALL_TIER -DBIMP_SINGLE_THREADED
 
 build/%/$(LIB): $(SOURCES) $(HEADERS) Makefile sources.mk
 	@mkdir -p $(dir $@)

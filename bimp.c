@@ -1210,21 +1210,30 @@ static COLD void release_checked(void *p, const char *function)
 
 /* free of p, which lies in one of Bimp's chunks: a small block of a page,
  * or a headered one. */
-static NOINLINE void release_headered(void *p, const char *function);
+static ALWAYS_INLINE void release_headered(void *p, const char *function);
 
+/* release_headered out of line: a build with the small tier calls it, so
+ * that the tier's fast path, inlined into free, keeps no stack frame. */
+static NOINLINE void release_headered_call(void *p, const char *function)
+{
+    release_headered(p, function);
+}
+
+/* free of p, which lies in one of Bimp's chunks: a small block of a page,
+ * or a headered one. */
 static ALWAYS_INLINE void release_in_chunk(void *p, const char *function)
 {
     page_chunk *pc = page_chunk_of(p);
-    if (UNLIKELY(pc->c.kind != CK_PAGES)) {
+    if (!SMALL_TIER)
         release_headered(p, function);
-        return;
-    }
-    small_free(pc, p, function);
+    else if (pc->c.kind == CK_PAGES)
+        small_free(pc, p, function);
+    else
+        release_headered_call(p, function);
 }
 
-/* free of p, a headered block of one of Bimp's chunks (out of line: the
- * small tier's fast path, inlined into free, then keeps no stack frame). */
-static NOINLINE void release_headered(void *p, const char *function)
+/* free of p, a headered block of one of Bimp's chunks. */
+static ALWAYS_INLINE void release_headered(void *p, const char *function)
 {
     block *b = header_of(p);
     uint32_t info = load_relaxed(&b->info);

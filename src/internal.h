@@ -58,6 +58,17 @@
 #define DEBUG_CHECKS 0
 #endif
 
+/* BIMP_SMALL_TIER: requests up to 1 KiB go to pages of equal blocks without
+ * headers (src/small.c, "Small blocks" below) instead of the headered
+ * stack.  Off by default until it is faster where it is not yet (README,
+ * "The small tier"); compiled in either way, and tested in a build of its
+ * own. */
+#ifdef BIMP_SMALL_TIER
+#define SMALL_TIER 1
+#else
+#define SMALL_TIER 0
+#endif
+
 
 /* Compiler specifics, in one place. */
 #define EXPORT __attribute__((visibility("default")))
@@ -482,8 +493,9 @@ static inline uint32_t info_make(size_t stride, uint32_t flags)
  *      while `pending` is set; only the owner clears it, before it takes
  *      the page's remote bits.
  *  P7. A class's hot block (h->hot_page, hot_index) is only a hint: the
- *      block its owner freed last below a top.  malloc takes it first if
- *      its bit is still set in a page of the class, so the block freed
+ *      block its owner freed last below a top, in a page in use (a page
+ *      that becomes unused clears it).  malloc takes it first if its bit
+ *      is still set in a page of the class, so the block freed
  *      last, likely still in cache, is the first handed out again, as
  *      glibc's tcache and Bimp's bins do: taking the lowest freed bit
  *      instead scattered bash's array elements (2.2x glibc's time on its

@@ -171,6 +171,8 @@ static void page_unused(heap *h, page *pg)
     }
     if (pg->state == PG_PARTIAL)
         unlink_page(&h->partial[pg->cls], pg);
+    if (h->hot_page[pg->cls] == pg) /* P7: the hint never points at an unused page */
+        h->hot_page[pg->cls] = NULL;
     page_chunk *pc = page_chunk_of(pg);
     unsigned kind = pc->c.page_shift == PAGE_SHIFT_LARGE;
     bool listed = pc->unused || pc->cut < pc->npages;

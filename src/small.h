@@ -7,11 +7,11 @@
 
 #include "internal.h"
 
-/* A request of n bytes goes to the tier (a build whose GRANULE is above 256
- * has none: every block is headered). */
+/* A request of n bytes goes to the tier (in a build with it, and whose
+ * GRANULE is 256 at most: else every block is headered). */
 static inline bool is_small(size_t n)
 {
-    return GRANULE <= PAGE_STRIDE_SPLIT && n <= SMALL_TIER_MAX;
+    return SMALL_TIER && GRANULE <= PAGE_STRIDE_SPLIT && n <= SMALL_TIER_MAX;
 }
 
 /* malloc's fast path: the class's hot block (P7), else a freed bit of the

@@ -494,8 +494,9 @@ GROUP(free_keeps_errno)
  * right behind the top goes with it (backward coalescing). */
 GROUP(stack_discipline)
 {
-    /* Headered blocks (above 1 KiB): three in one chunk (retry if the first
-     * try crossed into a new one), a stack of mixed sizes. */
+    /* Three headered blocks (above 1 KiB, headered in every build) in one
+     * chunk (retry if the first try crossed into a new one).  The small
+     * tier's stacks: tests/small.c. */
     char *a, *b, *c;
     for (int tries = 0;; tries++) {
         a = malloc(1100), b = malloc(1200), c = malloc(1300);
@@ -518,27 +519,6 @@ GROUP(stack_discipline)
     CHECK(e == b2);
     free(e);
     free(a2);
-
-    /* Small blocks: a stack per page of one class.  A freed block below the
-     * top is taken again first; a pop takes the freed blocks behind it. */
-    char *s[4];
-    for (int tries = 0;; tries++) {
-        for (int i = 0; i < 4; i++)
-            s[i] = malloc(200);
-        if (((uintptr_t)s[0] ^ (uintptr_t)s[3]) < 4096 || tries == 3)
-            break;
-    }
-    CHECK(s[0] < s[1] && s[1] < s[2] && s[2] < s[3]);
-    free(s[3]);
-    free(s[2]);
-    CHECK(malloc(200) == s[2]); /* the pops left the top at s[2] */
-    free(s[1]); /* below the top: its bit */
-    CHECK(malloc(200) == s[1]); /* the freed block first */
-    free(s[1]);
-    free(s[2]); /* pops s[2] and s[1] behind it */
-    CHECK(malloc(200) == s[1]);
-    free(s[1]);
-    free(s[0]);
 }
 
 GROUP(mallinfo_and_mallopt)

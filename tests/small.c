@@ -1,7 +1,8 @@
 /* small.c - the small tier (blocks up to 1 KiB in pages of equal blocks,
  * freed blocks as bits): random sequences against a model, with every
  * invariant checked after each operation in the debug builds
- * (bimp_check_heap); pops over freed runs that cross bitmap words; frees
+ * (bimp_check_heap); pops over freed runs that cross bitmap words; the
+ * order of reuse and the statistics; pages given back; frees
  * by other threads (remote bits), folded in by the owner and reused; frees
  * into the heap of a thread that exited; fork with small blocks live.
  *
@@ -135,6 +136,76 @@ static void pops_over_runs(void)
     group_end(variant, "small/pops-over-freed-runs");
 }
 
+/* The order of reuse: the block freed last below a top first (the hot
+ * block), then the lowest freed one; and what the statistics count. */
+static void reuse_and_stats(void)
+{
+    char *b[8], *top;
+    size_t stride;
+    for (int tries = 0;; tries++) { /* eight in a row on one page, and one on top */
+        for (int i = 0; i < 8; i++)
+            b[i] = malloc(40);
+        top = malloc(40);
+        stride = malloc_usable_size(b[0]);
+        int row = top == b[7] + stride;
+        for (int i = 1; i < 8; i++)
+            row &= b[i] == b[i - 1] + stride;
+        if (row || tries == 4)
+            break;
+    }
+    struct bimp_stats s0, s1;
+    stats(&s0);
+    free(b[5]);
+    free(b[2]);
+    stats(&s1);
+    CHECK(s1.small_below - s0.small_below == 2 && s1.small_pops == s0.small_pops);
+    char *p = malloc(40), *q = malloc(40);
+    CHECK(p == b[2] && q == b[5]); /* the hot block, then the lowest freed */
+    stats(&s0);
+    CHECK(s0.small_reused - s1.small_reused == 2 && s0.small_bumped == s1.small_bumped);
+    free(b[6]);
+    free(b[7]);
+    stats(&s1);
+    free(top); /* pops the top, sweeps b[7] and b[6] */
+    stats(&s0);
+    CHECK(s0.small_pops - s1.small_pops == 1 && s0.small_swept - s1.small_swept == 2);
+    CHECK(s1.small_in_use_bytes - s0.small_in_use_bytes == stride); /* b[6] and b[7] were not in use */
+    CHECK(malloc(40) == b[6]);
+    free(b[6]);
+    for (int i = 0; i < 6; i++)
+        free(b[i]);
+    group_end(variant, "small/reuse-order-and-stats");
+
+    /* LIFO pairs: every free pops; nothing left in use. */
+    stats(&s0);
+    for (size_t i = 0; i < 1000; i++) {
+        char *x = malloc(1 + i % 1000);
+        x[0] = 1;
+        free(x);
+    }
+    stats(&s1);
+    CHECK(s1.small_pops - s0.small_pops == 1000 && s1.small_bumped - s0.small_bumped == 1000);
+    CHECK(s1.small_below == s0.small_below && s1.small_in_use_bytes == s0.small_in_use_bytes);
+    CHECK(s1.allocations - s0.allocations == 1000 && s1.frees - s0.frees == 1000);
+    group_end(variant, "small/lifo-pops");
+
+    /* Every block of many pages freed in allocation order (each page's
+     * last free pops it empty): the pages go back. */
+    enum { MANY = 20000 };
+    static char *many[MANY];
+    stats(&s0);
+    for (int i = 0; i < MANY; i++)
+        many[i] = malloc(100);
+    size_t per_page = 4096 / malloc_usable_size(many[0]);
+    stats(&s1);
+    CHECK(s1.small_pages >= s0.small_pages + MANY / per_page / 2);
+    for (int i = 0; i < MANY; i++)
+        free(many[i]);
+    stats(&s1);
+    CHECK(s1.small_pages <= s0.small_pages + 1);
+    group_end(variant, "small/pages-given-back");
+}
+
 /* Blocks one thread allocates and another frees: the owner folds the
  * remote bits in when it next needs a page, and reuses those blocks. */
 enum { REMOTE = 4000 };
@@ -258,12 +329,20 @@ int main(int argc, char **argv)
     stats = (int (*)(struct bimp_stats *))dlsym(RTLD_DEFAULT, "bimp_stats");
     check_heap = (void (*)(void))dlsym(RTLD_DEFAULT, "bimp_check_heap");
     CHECK(bimp_is_loaded() && stats);
+    struct bimp_stats s0, s1;
+    if (stats) {
+        stats(&s0);
+        free(malloc(24));
+        stats(&s1);
+        CHECK(s1.small_bumped + s1.small_reused > s0.small_bumped + s0.small_reused); /* built with the tier */
+    }
     group_end(variant, "small/loaded");
-    if (!stats)
+    if (!stats || group_failures)
         return 1;
     printf("# %s: the small tier%s\n", variant, check_heap ? ", every invariant after each operation" : "");
     model(seconds);
     pops_over_runs();
+    reuse_and_stats();
     bool single = getenv("BIMP_TEST_SINGLE") && strcmp(getenv("BIMP_TEST_SINGLE"), "1") == 0;
     if (!single) {
         remote();
