@@ -1123,7 +1123,7 @@ static pointer_kind examine_small(page_chunk *pc, void *p)
     size_t idx = block_index(pg, (size_t)((char *)p - pg->base));
     if (idx >= pg->cap)
         return pg->state == PG_UNUSED ? FREED : INVALID;
-    if (idx >= pg->top || (pg->freed[idx >> 6] >> (idx & 63) & 1) ||
+    if (idx >= load_relaxed(&pg->top) || (pg->freed[idx >> 6] >> (idx & 63) & 1) ||
         (load_relaxed(&pg->remote[idx >> 6]) >> (idx & 63) & 1))
         return FREED;
     return LIVE;

@@ -540,7 +540,8 @@ enum page_state { PG_UNUSED, PG_CURRENT, PG_PARTIAL, PG_FULL };
  * then the line other threads write. */
 typedef struct page {
     char *base;              /* its first block */
-    uint16_t top;            /* blocks pushed: the stack's height (P1) */
+    ATOMIC(uint16_t) top;    /* blocks pushed: the stack's height (P1); atomic for
+                              * other threads' examine (relaxed: plain moves) */
     uint16_t cap;            /* blocks it holds */
     uint16_t stride;
     uint8_t cls;

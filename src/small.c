@@ -126,7 +126,7 @@ static void set_up_page(page_chunk *pc, page *pg, size_t cls)
     pg->recip = (uint32_t)((((uint64_t)1 << 32) + stride - 1) / stride);
     pg->cap = (uint16_t)((size_t)(end - base) / stride);
     pg->cls = (uint8_t)cls;
-    pg->top = 0;
+    store_relaxed(&pg->top, 0);
     pg->scan = 0;
     memset(pg->freed, 0, sizeof pg->freed);
     pg->next = pg->prev = NULL;
@@ -166,7 +166,7 @@ static void page_unused(heap *h, page *pg)
 {
     if (load_acquire(&pg->pending)) { /* a remote bit of an empty page: a double free, found by the fold */
         fold_remote(h);
-        if (pg->top || pg->state == PG_UNUSED)
+        if (load_relaxed(&pg->top) || pg->state == PG_UNUSED)
             return;
     }
     if (pg->state == PG_PARTIAL)
@@ -208,9 +208,11 @@ static void *take_block(heap *h, page *pg)
             return pg->base + (k * 64 + (size_t)__builtin_ctzll(w)) * pg->stride;
         }
     }
-    if (pg->top < pg->cap) {
+    if (load_relaxed(&pg->top) < pg->cap) {
         count(h->n.small_bumped, 1);
-        return pg->base + pg->top++ * (size_t)pg->stride;
+        size_t top = load_relaxed(&pg->top);
+        store_relaxed(&pg->top, (uint16_t)(top + 1));
+        return pg->base + top * (size_t)pg->stride;
     }
     return NULL;
 }
@@ -265,7 +267,7 @@ static uint64_t bits_through(size_t b)
  * popped), a word at a time: the run of set bits that ends at top - 1. */
 static void sweep(heap *h, page *pg)
 {
-    size_t top = pg->top;
+    size_t top = load_relaxed(&pg->top);
     while (top) {
         size_t k = (top - 1) >> 6, b = (top - 1) & 63;
         uint64_t mask = bits_through(b), in_use = ~pg->freed[k] & mask;
@@ -278,7 +280,7 @@ static void sweep(heap *h, page *pg)
         if (in_use)
             break;
     }
-    pg->top = (uint16_t)top;
+    store_relaxed(&pg->top, (uint16_t)top);
 }
 
 /* The owner's pop reached a freed block, or emptied pg: sweep the freed
@@ -287,7 +289,7 @@ static void sweep(heap *h, page *pg)
 NOINLINE void small_popped(heap *h, page *pg)
 {
     sweep(h, pg);
-    if (pg->top == 0 && pg->state != PG_CURRENT)
+    if (load_relaxed(&pg->top) == 0 && pg->state != PG_CURRENT)
         page_unused(h, pg);
     else if (pg->state == PG_FULL)
         small_unfull(h, pg);
@@ -311,7 +313,7 @@ NOINLINE void small_free_other(void *p, const char *function)
     size_t off = (size_t)((char *)p - pg->base);
     size_t idx = (size_t)(((uint64_t)(uint32_t)off * pg->recip) >> 32);
     uint64_t bit = (uint64_t)1 << (idx & 63), *w = &pg->freed[idx >> 6];
-    if (UNLIKELY(idx * pg->stride != off || idx >= pg->top || ((*w | load_relaxed(&pg->remote[idx >> 6])) & bit))) {
+    if (UNLIKELY(idx * pg->stride != off || idx >= load_relaxed(&pg->top) || ((*w | load_relaxed(&pg->remote[idx >> 6])) & bit))) {
         small_free_slow(p, function); /* no block, or freed already, here or by another thread (not folded in yet) */
         return;
     }
@@ -330,7 +332,7 @@ NOINLINE void small_free_other(void *p, const char *function)
 /* A free gave full page pg room: it joins its class's partial list. */
 NOINLINE void small_unfull(heap *h, page *pg)
 {
-    bool room = pg->top < pg->cap;
+    bool room = load_relaxed(&pg->top) < pg->cap;
     for (size_t k = 0; k < PAGE_WORDS; k++)
         room |= pg->freed[k] != 0;
     if (!room)
@@ -360,15 +362,29 @@ static void queue_for_owner(heap *owner, page *pg)
 
 /* free of p, in a page chunk, when the fast path would not: another
  * thread's block (its remote bit is set), or misuse. */
+/* The index of p in pg, a page of another thread's (or of none), as far
+ * as its descriptor tells: SIZE_MAX if p is no block of it, and *stride its
+ * stride (0: a page set up for no class).  The owner set the page up before
+ * it handed p out; if p is stale (misuse), the owner may be setting it up
+ * again right now, and the figures may be of either class: ThreadSanitizer
+ * is told so. */
+static NO_THREAD_SANITIZER size_t index_of_others(page *pg, void *p, size_t *stride)
+{
+    page copy = { .base = peek(pg->base), .stride = peek(pg->stride), .recip = peek(pg->recip) };
+    size_t idx = block_index(&copy, (size_t)((char *)p - copy.base));
+    *stride = copy.stride;
+    return idx < peek(pg->cap) ? idx : SIZE_MAX;
+}
+
 NOINLINE void small_free_slow(void *p, const char *function)
 {
     page_chunk *pc = page_chunk_of(p);
     page *pg = page_of(pc, p);
     heap *h = my_heap(), *owner = load_relaxed(&pc->c.owner);
-    size_t idx = block_index(pg, (size_t)((char *)p - pg->base));
-    if (!owner && idx != SIZE_MAX && pg->stride) /* a block of a chunk gone back to the pool */
-        fatal("double free of", p, function);
-    if (!owner || idx >= pg->cap) /* no block starts at p */
+    size_t stride, idx = index_of_others(pg, p, &stride);
+    if (!owner && stride && block_index(pg, (size_t)((char *)p - pg->base)) != SIZE_MAX)
+        fatal("double free of", p, function); /* a block of a chunk gone back to the pool */
+    if (!owner || idx == SIZE_MAX) /* no block starts at p */
         fatal("invalid pointer", p, function);
     if (owner == h) /* at or above the top (popped already), or its bit set */
         fatal("double free of", p, function);
@@ -378,7 +394,7 @@ NOINLINE void small_free_slow(void *p, const char *function)
     if (h != &unattached_heap && h != &exited_heap) {
         count(h->n.small_remote, 1);
         count(h->n.remote, 1);
-        count(h->n.remote_bytes, pg->stride);
+        count(h->n.remote_bytes, stride);
     }
     queue_for_owner(owner, pg);
 }
@@ -393,7 +409,7 @@ static void fold_page(heap *h, page *pg)
         uint64_t bits = load_relaxed(&pg->remote[k]) ? exchange_acquire(&pg->remote[k], 0) : 0;
         if (!bits)
             continue;
-        size_t below = pg->top > k * 64 ? pg->top - k * 64 : 0;
+        size_t below = load_relaxed(&pg->top) > k * 64 ? load_relaxed(&pg->top) - k * 64 : 0;
         uint64_t live = below >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << below) - 1;
         uint64_t bad = (bits & pg->freed[k]) | (bits & ~live);
         if (bad)
@@ -402,7 +418,7 @@ static void fold_page(heap *h, page *pg)
         if (k < pg->scan)
             pg->scan = (uint8_t)k;
     }
-    size_t t = pg->top;
+    size_t t = load_relaxed(&pg->top);
     if (t && (pg->freed[(t - 1) >> 6] >> ((t - 1) & 63) & 1)) {
         small_popped(h, pg);
     } else if (pg->state == PG_FULL) {
@@ -442,11 +458,11 @@ void small_trim(heap *h, bool retire)
     fold_remote(h);
     for (size_t i = 0; i < SMALL_CLASSES; i++) {
         page *pg = h->pages[i];
-        if (pg == &empty_page || (pg->top && !retire))
+        if (pg == &empty_page || (load_relaxed(&pg->top) && !retire))
             continue;
         h->pages[i] = &empty_page;
         pg->state = PG_FULL; /* not current: on no list */
-        if (pg->top == 0)
+        if (load_relaxed(&pg->top) == 0)
             page_unused(h, pg);
         else
             small_unfull(h, pg); /* a page with room joins its class's partial ring */
@@ -484,7 +500,7 @@ NO_THREAD_SANITIZER void small_survey(page_chunk *pc, size_t *live, size_t *byte
 {
     for (size_t i = 0; i < peek(pc->cut); i++) {
         page *pg = &pc->pages[i];
-        size_t top = peek(pg->top), freed = popcount_words(pg->freed), remote = 0;
+        size_t top = load_relaxed(&pg->top), freed = popcount_words(pg->freed), remote = 0;
         if (peek(pg->state) == PG_UNUSED || !peek(pg->cap))
             continue;
         for (size_t k = 0; k < PAGE_WORDS; k++)
@@ -501,11 +517,11 @@ void check_page(page *pg)
 {
     if (pg == &empty_page || pg->state == PG_UNUSED) /* an unused page holds nothing */
         return;
-    REQUIRE(pg->top <= pg->cap && pg->stride == class_stride(pg->cls) &&
+    REQUIRE(load_relaxed(&pg->top) <= pg->cap && pg->stride == class_stride(pg->cls) &&
                 pg->base + pg->cap * (size_t)pg->stride <= (char *)page_chunk_of(pg) + CHUNK,
             "page descriptor", pg);
     for (size_t k = 0; k < PAGE_WORDS; k++) {
-        size_t below = pg->top > k * 64 ? pg->top - k * 64 : 0;
+        size_t below = load_relaxed(&pg->top) > k * 64 ? load_relaxed(&pg->top) - k * 64 : 0;
         uint64_t live = below >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << below) - 1;
         uint64_t remote = load_relaxed(&pg->remote[k]);
         REQUIRE(!(pg->freed[k] & ~live) && !(remote & ~live) && !(pg->freed[k] & remote),
@@ -514,7 +530,7 @@ void check_page(page *pg)
     REQUIRE(pg->scan < PAGE_WORDS, "scan", pg);
     for (size_t k = 0; k < pg->scan; k++)
         REQUIRE(!pg->freed[k], "no freed bit below scan", pg);
-    size_t t = pg->top;
+    size_t t = load_relaxed(&pg->top);
     REQUIRE(!t || !(pg->freed[(t - 1) >> 6] >> ((t - 1) & 63) & 1), "the top block in use", pg);
 }
 
@@ -549,7 +565,7 @@ void check_pages(heap *h)
             }
             used++;
             check_page(pg);
-            REQUIRE(pg->top || pg->state == PG_CURRENT || load_relaxed(&pg->pending), "an empty page in use", pg);
+            REQUIRE(load_relaxed(&pg->top) || pg->state == PG_CURRENT || load_relaxed(&pg->pending), "an empty page in use", pg);
         }
         size_t listed = 0;
         for (page *pg = pc->unused; pg; pg = pg->next, listed++)

@@ -39,9 +39,9 @@ static ALWAYS_INLINE void *small_alloc(heap *h, size_t n)
         count(h->n.small_reused, 1);
         return pg->base + (k * 64 + (size_t)__builtin_ctzll(w)) * pg->stride;
     }
-    size_t top = pg->top;
+    size_t top = load_relaxed(&pg->top);
     if (LIKELY(top < pg->cap)) {
-        pg->top = (uint16_t)(top + 1);
+        store_relaxed(&pg->top, (uint16_t)(top + 1));
         count(h->n.small_bumped, 1);
         return pg->base + top * pg->stride;
     }
@@ -57,12 +57,16 @@ static ALWAYS_INLINE void small_free(page_chunk *pc, void *p, const char *functi
 {
     heap *h = my_heap();
     page *pg = page_of(pc, p);
-    size_t off = (size_t)((char *)p - pg->base), top = pg->top, end = top * pg->stride;
-    if (UNLIKELY(load_relaxed(&pc->c.owner) != h || off + pg->stride != end || !end)) {
+    if (UNLIKELY(load_relaxed(&pc->c.owner) != h)) { /* first: other threads never read top */
         small_free_other(p, function);
         return;
     }
-    pg->top = (uint16_t)--top;
+    size_t off = (size_t)((char *)p - pg->base), top = load_relaxed(&pg->top), end = top * pg->stride;
+    if (UNLIKELY(off + pg->stride != end || !end)) {
+        small_free_other(p, function);
+        return;
+    }
+    store_relaxed(&pg->top, (uint16_t)--top);
     /* More to do if the block below is freed, or the page is empty and not
      * current: one branch (LIFO code pops pages to empty often, and which
      * of the two it is was a mispredicted branch of its own).  With top 0

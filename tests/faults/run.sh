@@ -61,7 +61,7 @@ tsan() {
     local name=$1 out rc log=$OUT/$1.stderr
     shift
     out=$(TSAN_OPTIONS="halt_on_error=0 exitcode=66 report_signal_unsafe=0" \
-        timeout -k 5 120 "$OUT/stress-tsan" "faults/$name" "$@" 2>"$log")
+        timeout -k 5 120 "$OUT/${TSAN_PROGRAM:-stress-tsan}" "faults/$name" "$@" 2>"$log")
     rc=$?
     local reports places first
     reports=$(grep -c '^WARNING: ThreadSanitizer' "$log")
@@ -94,6 +94,7 @@ tsan() {
 tsan tsan-stress 4 4 20000
 tsan tsan-stats 4 2 10000 stats
 tsan tsan-arenas 4 4 20000 arenas
+TSAN_PROGRAM=stress-tsan-tier tsan tsan-small-tier 4 4 20000
 
 # (b) forks while threads churn.
 check fork-storm 120 env LD_PRELOAD="$LIB" "$OUT/forkstorm" faults/fork-storm 300
