@@ -60,6 +60,10 @@ run gcc-asan 90 env FUZZ_SAVE_DIR="$OUT" ASAN_OPTIONS=abort_on_error=0:detect_le
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$OUT/replay-asan" fuzz/gcc-asan "$HERE/corpus" "$RANDOM_INPUTS" "$SEED"
 
+run gcc-tier-asan-debug 120 env FUZZ_SAVE_DIR="$OUT" ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$OUT/replay-tier" fuzz/gcc-tier-asan-debug "$HERE/corpus" "$((RANDOM_INPUTS / 3))" "$SEED"
+
 if [ "${FUZZ_LIBFUZZER:-0}" = 1 ]; then
     if ! make -s -C "$HERE" fuzzer >"$OUT/build-fuzzer.log" 2>&1; then
         echo "FAIL fuzz/libfuzzer-build: $(grep -m1 -E 'error' "$OUT/build-fuzzer.log" | cut -c 1-200)"
