@@ -10,18 +10,6 @@
 #include <malloc.h>
 #include <unistd.h>
 
-static size_t rss_bytes(void)
-{
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 /* Bytes Bimp holds for chunks and huge blocks. */
 static size_t held(void)
 {
@@ -46,7 +34,7 @@ int main(int argc, char **argv)
     memset(live_n, 0, sizeof live_n);
     memset(phase_blocks, 0, sizeof phase_blocks);
     memset(kept, 0, sizeof kept);
-    size_t rss0 = rss_bytes();
+    size_t rss0 = resident_bytes();
     char *brk0 = sbrk(0);
 
     /* Churn: 20k live blocks of 16-512 bytes, replaced at random. */
@@ -109,7 +97,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 64; i++)
         free(big[i]);
     malloc_trim(0);
-    size_t rss1 = rss_bytes();
+    size_t rss1 = resident_bytes();
     char *brk1 = sbrk(0);
     printf("# trim: rss %zu -> %zu KiB, break %+ld KiB\n", rss0 >> 10, rss1 >> 10,
            (long)(brk1 - brk0) / 1024);
@@ -128,10 +116,10 @@ int main(int argc, char **argv)
         if (many[i])
             memset(many[i], 3, 1000);
     }
-    size_t rss_full = rss_bytes();
+    size_t rss_full = resident_bytes();
     for (int i = 0; i < MANY; i++) /* in allocation order: each chunk empties at its top */
         free(many[i]);
-    size_t rss2 = rss_bytes();
+    size_t rss2 = resident_bytes();
     printf("# trim threshold 0: rss %zu -> %zu KiB without malloc_trim\n", rss_full >> 10, rss2 >> 10);
     CHECK(rss_full >= rss1 + (size_t)MANY * 1000 / 2);
     CHECK(rss2 <= rss1 + (2u << 20));

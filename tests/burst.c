@@ -28,18 +28,6 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static size_t rss_kb(void)
-{
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-            resident = 0;
-        fclose(f);
-    }
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) / 1024;
-}
-
 /* Mostly small sizes, a few up to 64 KiB. */
 static size_t random_size(uint64_t *s)
 {
@@ -76,7 +64,7 @@ int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 3;
     memset(queue, 0, sizeof queue);
-    size_t start = rss_kb(), peak = start;
+    size_t start = resident_bytes() / 1024, peak = start;
     deadline = now() + seconds;
     pthread_t t[THREADS];
     unsigned long made = 0;
@@ -87,7 +75,7 @@ int main(int argc, char **argv)
             if (pthread_tryjoin_np(t[i], NULL) == 0)
                 pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)made++);
         }
-        size_t r = rss_kb();
+        size_t r = resident_bytes() / 1024;
         if (r > peak)
             peak = r;
         usleep(10000);
@@ -97,9 +85,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < queued; i++)
         free(queue[i]);
     queued = 0;
-    size_t freed = rss_kb();
+    size_t freed = resident_bytes() / 1024;
     sleep(2);
-    size_t later = rss_kb();
+    size_t later = resident_bytes() / 1024;
     printf("start=%zu peak=%zu freed=%zu later=%zu threads=%lu\n", start, peak, freed, later, made);
     return 0;
 }

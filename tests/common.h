@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int group_failures, total_failures;
 static char group_first[256];
@@ -61,6 +62,19 @@ static inline int intact(const void *p, size_t n, uintptr_t seed)
         if (b[i] != pattern(seed, i))
             return 0;
     return 1;
+}
+
+/* The process's resident memory, in bytes. */
+static inline size_t resident_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 /* xorshift64*: deterministic random numbers for tests. */

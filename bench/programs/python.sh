@@ -1,6 +1,7 @@
 #!/bin/bash
 # python: /usr/bin/python3 with PYTHONMALLOC=malloc (every object allocation
-# goes to the allocator under test) running a json/dict heavy script.
+# goes to the allocator under test) running a json/dict heavy script
+# (python_json.py, or PY_SCRIPT: pyrecords.sh).
 . "$(dirname "$0")/common.sh"
 py=/usr/bin/python3
 case $mode in
@@ -8,6 +9,6 @@ prepare)
     [ -x "$py" ] || { echo "$py not found (apt-get install python3)"; exit 77; }
     ;;
 run)
-    PYTHONMALLOC=malloc PYTHONHASHSEED=0 PYTHONDONTWRITEBYTECODE=1 "$py" -s "$BENCH_DIR/programs/python_json.py" "$scale"
+    PYTHONMALLOC=malloc PYTHONHASHSEED=0 PYTHONDONTWRITEBYTECODE=1 "$py" -s "$BENCH_DIR/programs/${PY_SCRIPT:-python_json.py}" "$scale"
     ;;
 esac
