@@ -730,7 +730,7 @@ static void every_lock(void (*act)(lock_t *))
     for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all)
         act(&h->lock);
     act(&g.lock);
-    act(&huge_cache_lock);
+    act(&huge_lock);
     act(&unit_map_lock);
     act(&profile_lock);
 }
@@ -1138,7 +1138,7 @@ static pointer_kind examine(void *p)
         return INVALID;
     block *b = header_of(p);
     unsigned kind = in_break(p) ? U_CHUNK : unit_kind(a - HEADER);
-    if (kind == U_HUGE_FREED)
+    if (kind == U_HUGE_FREED || kind == U_REGION_FREE)
         return FREED;
     if (kind == U_HUGE_START || kind == U_HUGE)
         return examine_huge(b);
@@ -1862,9 +1862,10 @@ static bool purge_free_runs(heap *h)
 bool give_back_address_space(bool always)
 {
     if (!always) {
-        size_t cached, cached_bytes;
+        size_t cached, cached_bytes, regions, region_bytes, region_free;
         huge_cache_stats(&cached, &cached_bytes);
-        if (cached_bytes + pool_unused_bytes() < GIVE_BACK_MIN)
+        huge_region_stats(&regions, &region_bytes, &region_free);
+        if (cached_bytes + region_free + pool_unused_bytes() < GIVE_BACK_MIN)
             return false;
     }
     heap *h = my_heap(); /* a sentinel heap's current chunk is empty_chunk, its pages empty_page */
@@ -1873,7 +1874,7 @@ bool give_back_address_space(bool always)
         set_cur(h, &empty_chunk);
     }
     small_trim(h, false);
-    bool cached = empty_huge_cache(), pooled = trim_pool(true);
+    bool cached = give_back_huge(!always), pooled = trim_pool(true);
     return cached || pooled;
 }
 

@@ -11,9 +11,9 @@
 #include <stddef.h>
 
 #define BIMP_VERSION_MAJOR 0
-#define BIMP_VERSION_MINOR 5
+#define BIMP_VERSION_MINOR 6
 #define BIMP_VERSION_PATCH 0
-#define BIMP_VERSION "0.5.0"
+#define BIMP_VERSION "0.6.0"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,7 +27,7 @@ struct bimp_stats {
     size_t bumped;          /* pushed on top of a chunk's stack */
     size_t reused_exact;    /* an exact-size block freed below a top */
     size_t reused_split;    /* part of a larger block freed below a top */
-    size_t huge_allocations; /* a mapping of their own */
+    size_t huge_allocations; /* above the huge threshold: a region's run or a mapping of their own */
     size_t huge_reused;     /* of those, a mapping freed shortly before */
 
     /* Frees, by how the memory came back. */
@@ -82,6 +82,11 @@ struct bimp_stats {
     size_t small_remote;       /* frees of a small block another thread allocated */
     size_t small_pages;        /* pages in use now */
     size_t small_in_use_bytes; /* bytes of the small blocks in use now */
+
+    /* Regions (since 0.6.0): huge blocks up to 4 MiB are carved from them. */
+    size_t huge_regions;           /* mappings holding such blocks now */
+    size_t huge_region_bytes;      /* their bytes */
+    size_t huge_region_free_bytes; /* of those, free (no pages) */
 };
 
 /* Fill *stats; returns 0. */

@@ -33,11 +33,196 @@ static void *huge_place(char *map, size_t mapped, size_t off, size_t len)
     return payload_of(b);
 }
 
-/* Recently freed huge mappings, kept for BIMP_HUGE_DELAY for the next huge
- * request: a fresh mapping costs a page fault and a page of zeroing for
- * every page the program touches, a reused one nothing. */
+/* ======================================================================== */
+/* Regions                                                                  */
+/* ======================================================================== */
+
+/* Huge blocks up to REGION_BLOCK_MAX are carved from regions: big mappings,
+ * each twice as big as all before it (REGION_MIN to REGION_MAX), so that a
+ * program holding thousands of them leaves the kernel a few mappings, not one
+ * per block (a fork copies every mapping; the kernel allows 65,530).  The
+ * address map says which units of a region are free (U_REGION_FREE; their
+ * pages given back), a block's (U_HUGE_START, U_HUGE) or freed and cached
+ * (U_HUGE_FREED); a run is taken first-fit from the lowest free unit.
+ * Larger blocks keep a mapping of their own, which mremap can grow or move
+ * without copying.  Everything here is under huge_lock. */
+#define REGION_BLOCK_MAX ((size_t)4 << 20)
+#define REGION_MIN ((size_t)32 << 20)
+#define REGION_MAX ((size_t)1 << 30)
+#define REGION_SLOTS 64
+_Static_assert(REGION_MIN >= 4 * REGION_BLOCK_MAX && REGION_MIN % CHUNK == 0, "a region holds several blocks");
+
+lock_t huge_lock;
+static struct region {
+    char *base;
+    size_t units;      /* CHUNKs */
+    size_t first_free; /* no unit below it is free */
+    size_t free_units;
+    size_t holes; /* units unmapped while the region is in use, never reused */
+} regions[REGION_SLOTS];
+static size_t region_count, region_bytes;
+
+static char *unit_at(struct region *r, size_t u)
+{
+    return r->base + u * CHUNK;
+}
+
+static struct region *region_of(const char *p)
+{
+    for (size_t i = 0; i < region_count; i++)
+        if ((uintptr_t)(p - regions[i].base) < regions[i].units * CHUNK)
+            return &regions[i];
+    return NULL;
+}
+
+/* How many units from u on (at most k) are free. */
+static size_t free_units_at(struct region *r, size_t u, size_t k)
+{
+    size_t n = 0;
+    while (n < k && u + n < r->units && unit_kind((uintptr_t)unit_at(r, u + n)) == U_REGION_FREE)
+        n++;
+    return n;
+}
+
+/* The first free run of k units in r; r->units if there is none. */
+static size_t free_run(struct region *r, size_t k)
+{
+    for (size_t u = r->first_free; u + k <= r->units;) {
+        size_t n = free_units_at(r, u, k);
+        if (n == k)
+            return u;
+        u += n + 1;
+    }
+    return r->units;
+}
+
+/* Units [u, u + k) of r now hold a block (marked U_HUGE for now: the
+ * caller marks the block). */
+static void claim(struct region *r, size_t u, size_t k)
+{
+    mark_units(unit_at(r, u), k * CHUNK, U_HUGE);
+    r->free_units -= k;
+    if (u == r->first_free)
+        r->first_free = u + k;
+}
+
+/* Units from p on, len bytes, of region r are free again. */
+static void unclaim(struct region *r, char *p, size_t len)
+{
+    size_t u = (size_t)(p - r->base) / CHUNK;
+    mark_units(p, len, U_REGION_FREE);
+    r->free_units += len / CHUNK;
+    if (u < r->first_free)
+        r->first_free = u;
+}
+
+/* A new region with room for len bytes; NULL if the OS has no room for one
+ * (the block then gets a mapping of its own). */
+static struct region *add_region(size_t len)
+{
+    if (region_count == REGION_SLOTS)
+        return NULL;
+    size_t size = region_bytes < REGION_MIN ? REGION_MIN : region_bytes > REGION_MAX ? REGION_MAX : region_bytes;
+    char *base = NULL;
+    for (; size >= REGION_MIN / 4 && size >= len; size /= 2)
+        if ((base = os_map(size, CHUNK)))
+            break;
+    if (!base)
+        return NULL;
+    if (!mark_units(base, size, U_REGION_FREE)) {
+        os_unmap(base, size);
+        return NULL;
+    }
+    fetch_add(&g.maps, 1);
+    struct region *r = &regions[region_count++];
+    *r = (struct region){ .base = base, .units = size / CHUNK, .first_free = 0, .free_units = size / CHUNK };
+    region_bytes += size;
+    return r;
+}
+
+/* A run of len bytes (whole CHUNKs) from a region, first fit; NULL if
+ * there is none and no new region can be made. */
+static char *region_take(size_t len)
+{
+    size_t k = len / CHUNK;
+    lock(&huge_lock);
+    struct region *r = NULL;
+    size_t u = 0;
+    for (size_t i = 0; i < region_count && !r; i++)
+        if (regions[i].free_units >= k && (u = free_run(&regions[i], k)) < regions[i].units)
+            r = &regions[i];
+    if (!r && (r = add_region(len)))
+        u = 0;
+    if (r)
+        claim(r, u, k);
+    unlock(&huge_lock);
+    return r ? unit_at(r, u) : NULL;
+}
+
+/* Extend the region block whose mapping is [map, map + mapped) to len
+ * bytes in place: true if the units after it were free, and are now its. */
+static bool region_extend(char *map, size_t mapped, size_t len)
+{
+    lock(&huge_lock);
+    struct region *r = region_of(map);
+    size_t u = r ? (size_t)(map + mapped - r->base) / CHUNK : 0, k = (len - mapped) / CHUNK;
+    bool ok = r && free_units_at(r, u, k) == k;
+    if (ok)
+        claim(r, u, k);
+    unlock(&huge_lock);
+    return ok;
+}
+
+/* Unmap the free runs of region r (the rest is its blocks' or already
+ * unmapped): they become holes, never reused.  True if there was one. */
+static bool punch_holes(struct region *r)
+{
+    bool any = false;
+    for (size_t u = r->first_free; u < r->units; u++) {
+        size_t n = free_units_at(r, u, r->units);
+        if (n) {
+            mark_units(unit_at(r, u), n * CHUNK, U_NONE);
+            os_unmap(unit_at(r, u), n * CHUNK);
+            fetch_add(&g.unmaps, 1);
+            r->free_units -= n;
+            r->holes += n;
+            any = true;
+            u += n;
+        }
+    }
+    return any;
+}
+
+/* Give back address space: the regions with no block are unmapped (only
+ * their free runs: a hole may hold somebody else's mapping by now), and
+ * with `holes` (under address-space pressure) the free runs of the others
+ * too.  True if anything went back. */
+static bool unmap_free_regions(bool holes)
+{
+    bool any = false;
+    for (size_t i = 0; i < region_count;) {
+        struct region *r = &regions[i];
+        if (r->free_units + r->holes == r->units) {
+            punch_holes(r);
+            region_bytes -= r->units * CHUNK;
+            *r = regions[--region_count];
+            any = true;
+        } else {
+            any |= holes && punch_holes(r);
+            i++;
+        }
+    }
+    return any;
+}
+
+/* ======================================================================== */
+/* The cache of freed huge blocks                                           */
+/* ======================================================================== */
+
+/* Recently freed huge blocks' mappings, kept for BIMP_HUGE_DELAY for the
+ * next huge request: a fresh mapping costs a page fault and a page of
+ * zeroing for every page the program touches, a reused one nothing. */
 #define HUGE_CACHE_SLOTS 32
-lock_t huge_cache_lock;
 static struct {
     size_t count;
     ATOMIC(size_t) bytes; /* read without the lock by grow_from_cache */
@@ -48,8 +233,20 @@ static struct {
     } slot[HUGE_CACHE_SLOTS];
 } huge_cache;
 
-
-
+/* A freed block's mapping (or part of it) goes back: its pages to the OS,
+ * its units to the region, or the mapping is unmapped. */
+static void drop(char *map, size_t len)
+{
+    struct region *r = region_of(map);
+    if (r) {
+        os_purge(map, len);
+        fetch_add(&g.purges, 1);
+        unclaim(r, map, len);
+    } else {
+        os_unmap(map, len);
+        fetch_add(&g.unmaps, 1);
+    }
+}
 
 static void uncache(size_t i)
 {
@@ -57,7 +254,7 @@ static void uncache(size_t i)
     huge_cache.slot[i] = huge_cache.slot[--huge_cache.count];
 }
 
-/* Unmap the cached mappings older than the purge delay (all if now is 0). */
+/* Drop the cached mappings older than the purge delay (all if now is 0). */
 static void expire_huge(uint64_t now)
 {
     for (size_t i = 0; i < huge_cache.count;) {
@@ -65,8 +262,7 @@ static void expire_huge(uint64_t now)
             i++;
             continue;
         }
-        os_unmap(huge_cache.slot[i].map, huge_cache.slot[i].len);
-        fetch_add(&g.unmaps, 1);
+        drop(huge_cache.slot[i].map, huge_cache.slot[i].len);
         uncache(i);
     }
 }
@@ -78,7 +274,7 @@ static void expire_huge(uint64_t now)
 static char *reuse_huge(size_t len, bool growing, size_t *mapped)
 {
     size_t pick = HUGE_CACHE_SLOTS;
-    lock(&huge_cache_lock);
+    lock(&huge_lock);
     expire_huge(os_now_ms());
     for (size_t i = 0; i < huge_cache.count; i++) {
         size_t have = huge_cache.slot[i].len;
@@ -91,26 +287,30 @@ static char *reuse_huge(size_t len, bool growing, size_t *mapped)
         *mapped = huge_cache.slot[pick].len;
         uncache(pick);
     }
-    unlock(&huge_cache_lock);
+    unlock(&huge_lock);
     return map;
 }
 
-/* Move the pages of cached mappings into [to, to + len), which lies in a
- * fresh mapping: the shortest one that covers what is left, else the
- * longest, part of it if it is longer than needed.  Returns how many bytes
- * from the start of the range now have pages (the rest is still fresh). */
+/* Move the pages of cached mappings of their own into [to, to + len), which
+ * lies in a fresh mapping: the shortest one that covers what is left, else
+ * the longest, part of it if it is longer than needed (a region's pages
+ * stay: moving them would cut the region).  Returns how many bytes from
+ * the start of the range now have pages (the rest is still fresh). */
 static size_t fill_from_cache(char *to, size_t len)
 {
     size_t filled = 0;
-    lock(&huge_cache_lock);
+    lock(&huge_lock);
     expire_huge(os_now_ms());
-    while (filled < len && huge_cache.count) {
-        size_t need = len - filled, pick = 0;
-        for (size_t i = 1; i < huge_cache.count; i++) {
-            size_t have = huge_cache.slot[i].len, best = huge_cache.slot[pick].len;
-            if (best < need ? have > best : have >= need && have < best)
+    while (filled < len) {
+        size_t need = len - filled, pick = HUGE_CACHE_SLOTS;
+        for (size_t i = 0; i < huge_cache.count; i++) {
+            size_t have = huge_cache.slot[i].len, best = pick == HUGE_CACHE_SLOTS ? 0 : huge_cache.slot[pick].len;
+            if (!region_of(huge_cache.slot[i].map) &&
+                (pick == HUGE_CACHE_SLOTS || (best < need ? have > best : have >= need && have < best)))
                 pick = i;
         }
+        if (pick == HUGE_CACHE_SLOTS)
+            break;
         char *from = huge_cache.slot[pick].map;
         size_t take = huge_cache.slot[pick].len < need ? huge_cache.slot[pick].len : need;
         if (!os_move(from, take, to + filled))
@@ -124,26 +324,30 @@ static size_t fill_from_cache(char *to, size_t len)
         }
         filled += take;
     }
-    unlock(&huge_cache_lock);
+    unlock(&huge_lock);
     return filled;
 }
 
-/* Keep a freed mapping for reuse; false if it does not fit the cache. */
-static bool cache_huge(char *map, size_t len)
+/* A freed block's mapping, or its tail: kept for reuse if the cache has
+ * room for it (the oldest make way), else dropped. */
+static void retire(char *map, size_t len)
 {
-    if (len > opt.huge_cache_max / 2)
-        return false;
-    lock(&huge_cache_lock);
+    mark_units(map, len, U_HUGE_FREED);
+    lock(&huge_lock);
     uint64_t now = os_now_ms();
     expire_huge(now);
+    if (len > opt.huge_cache_max / 2) {
+        drop(map, len);
+        unlock(&huge_lock);
+        return;
+    }
     while (huge_cache.count > 0 &&
            (huge_cache.count == HUGE_CACHE_SLOTS || huge_cache.bytes + len > opt.huge_cache_max)) {
         size_t oldest = 0;
         for (size_t i = 1; i < huge_cache.count; i++)
             if (huge_cache.slot[i].freed_ms < huge_cache.slot[oldest].freed_ms)
                 oldest = i;
-        os_unmap(huge_cache.slot[oldest].map, huge_cache.slot[oldest].len);
-        fetch_add(&g.unmaps, 1);
+        drop(huge_cache.slot[oldest].map, huge_cache.slot[oldest].len);
         uncache(oldest);
     }
     huge_cache.slot[huge_cache.count].map = map;
@@ -151,8 +355,7 @@ static bool cache_huge(char *map, size_t len)
     huge_cache.slot[huge_cache.count].freed_ms = now;
     huge_cache.count++;
     huge_cache.bytes += len;
-    unlock(&huge_cache_lock);
-    return true;
+    unlock(&huge_lock);
 }
 
 /* A fresh mapping for n bytes whose payload is aligned to `align`, above
@@ -178,16 +381,27 @@ static char *map_over_aligned(size_t n, size_t align, size_t *off, size_t *len)
     return map;
 }
 
-/* A fresh mapping for a huge block of n bytes aligned to align, whose
- * offset and length are *off and *len (map_over_aligned sets them). */
-static char *map_huge(size_t n, size_t align, size_t *off, size_t *len)
+/* Room for a huge block of n bytes aligned to align, whose offset and
+ * length are *off and *len (map_over_aligned sets them): a run of a region
+ * if the block is small enough, else a mapping of its own (*own set). */
+static char *map_huge(size_t n, size_t align, size_t *off, size_t *len, bool *own)
 {
-    return align > CHUNK ? map_over_aligned(n, align, off, len) : os_map(*len, CHUNK);
+    char *map = NULL;
+    if (align <= CHUNK && *len <= REGION_BLOCK_MAX)
+        map = region_take(*len);
+    *own = !map;
+    if (map)
+        return map;
+    if (!(map = align > CHUNK ? map_over_aligned(n, align, off, len) : os_map(*len, CHUNK)))
+        return NULL;
+    fetch_add(&g.maps, 1);
+    return map;
 }
 
 /* A huge block of n bytes aligned to align; zeroed if `zero`; `growing`
  * if realloc is moving a block that grows.  A cached mapping is reused if
- * one is long enough, else a fresh one gets the pages of cached ones. */
+ * one is long enough, else a fresh one (of its own) gets the pages of
+ * cached ones. */
 void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
 {
     if (align < GRANULE)
@@ -203,16 +417,16 @@ void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
     if (map) {
         dirty = mapped;
     } else {
-        map = map_huge(n, align, &off, &len);
+        bool own;
+        map = map_huge(n, align, &off, &len, &own);
         if (!map && give_back_address_space(false)) /* no room: make some, and ask again */
-            map = map_huge(n, align, &off, &len);
+            map = map_huge(n, align, &off, &len, &own);
         if (!map) {
             errno = ENOMEM;
             return NULL;
         }
-        fetch_add(&g.maps, 1);
         mapped = len;
-        if (align <= CHUNK)
+        if (own && align <= CHUNK)
             dirty = fill_from_cache(map, len);
     }
     if (dirty) {
@@ -221,7 +435,7 @@ void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
             memset(map + off + HEADER, 0, n < dirty - off - HEADER ? n : dirty - off - HEADER);
     }
     if (!mark_units(map, mapped, U_HUGE_START)) {
-        os_unmap(map, mapped);
+        retire(map, mapped);
         errno = ENOMEM;
         return NULL;
     }
@@ -235,24 +449,9 @@ void huge_free(block *b, const char *function)
     char *map = huge_map(b);
     size_t mapped = huge_words_of(map)->mapped;
     count_huge(mapped, -1);
-    mark_units(map, mapped, U_HUGE_FREED);
     fetch_add(&g.huge_frees, 1);
     fetch_add(&g.huge_freed_bytes, mapped);
-    if (!cache_huge(map, mapped)) {
-        os_unmap(map, mapped);
-        fetch_add(&g.unmaps, 1);
-    }
-}
-
-/* Give the pages of a huge mapping from `from` on to the cache (or back to
- * the OS); they are no longer part of the block's mapping. */
-static void drop_huge_tail(char *from, size_t len)
-{
-    mark_units(from, len, U_HUGE_FREED);
-    if (!cache_huge(from, len)) {
-        os_unmap(from, len);
-        fetch_add(&g.unmaps, 1);
-    }
+    retire(map, mapped);
 }
 
 /* Grow a huge mapping to len bytes with the pages of cached mappings: the
@@ -274,10 +473,25 @@ static char *grow_from_cache(char *map, size_t mapped, size_t len)
     return to;
 }
 
+/* Grow the mapping [map, map + mapped) of a huge block to len bytes: a
+ * region's block in place if the units after it are free, a mapping of its
+ * own in place or moved (with cached pages if there are any).  The mapping,
+ * or NULL if it cannot grow so (the caller copies). */
+static char *grow_huge(char *map, size_t mapped, size_t len)
+{
+    lock(&huge_lock);
+    bool in_region = region_of(map) != NULL;
+    unlock(&huge_lock); /* the block's region stays while the block lives */
+    if (in_region)
+        return region_extend(map, mapped, len) ? map : NULL;
+    char *moved = grow_from_cache(map, mapped, len);
+    return moved ? moved : os_remap(map, mapped, len, CHUNK);
+}
+
 /* Resize a huge block: within its mapping if it has room (a block that
  * shrinks below a quarter of its mapping gives the rest to the cache), else
- * by growing or moving the mapping, with cached pages if there are any;
- * NULL if the OS cannot (the caller copies). */
+ * by growing or moving the mapping; NULL if that cannot be done (the
+ * caller copies). */
 void *huge_resize(block *b, size_t n)
 {
     char *map = huge_map(b);
@@ -291,12 +505,10 @@ void *huge_resize(block *b, size_t n)
         return payload_of(b);
     }
     char *moved = map;
-    if (len < mapped) {
-        drop_huge_tail(map + len, mapped - len);
-    } else if (!(moved = grow_from_cache(map, mapped, len)) &&
-               !(moved = os_remap(map, mapped, len, CHUNK))) {
+    if (len < mapped)
+        retire(map + len, mapped - len);
+    else if (!(moved = grow_huge(map, mapped, len)))
         return NULL;
-    }
     if (!mark_units(moved, len, U_HUGE_START))
         fatal("no memory left to map", moved, "realloc");
     if (moved != map)
@@ -305,22 +517,38 @@ void *huge_resize(block *b, size_t n)
     return huge_place(moved, len, off, len);
 }
 
-
-/* Unmap every cached mapping (malloc_trim): true if there was one. */
-bool empty_huge_cache(void)
+/* Give back what the huge blocks hold unused: the cached mappings, and
+ * regions with no block (holes: also the free runs of the others).  True if
+ * anything went back. */
+bool give_back_huge(bool holes)
 {
-    lock(&huge_cache_lock);
+    lock(&huge_lock);
     bool any = huge_cache.count > 0;
     expire_huge(0);
-    unlock(&huge_cache_lock);
+    any |= unmap_free_regions(holes);
+    unlock(&huge_lock);
     return any;
 }
 
 /* The cached mappings and their bytes, for the statistics. */
 void huge_cache_stats(size_t *count, size_t *bytes)
 {
-    lock(&huge_cache_lock);
+    lock(&huge_lock);
     *count = huge_cache.count;
     *bytes = load_relaxed(&huge_cache.bytes);
-    unlock(&huge_cache_lock);
+    unlock(&huge_lock);
+}
+
+/* The regions, their bytes and their free bytes, for the statistics. */
+void huge_region_stats(size_t *count, size_t *bytes, size_t *free_bytes)
+{
+    lock(&huge_lock);
+    *count = region_count;
+    *bytes = region_bytes;
+    *free_bytes = 0;
+    for (size_t i = 0; i < region_count; i++) {
+        *bytes -= regions[i].holes * CHUNK;
+        *free_bytes += regions[i].free_units * CHUNK;
+    }
+    unlock(&huge_lock);
 }

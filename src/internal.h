@@ -183,10 +183,12 @@
  *  9. A thread's copy of its heap's current chunk (my_cur) is h->cur, so
  *     that malloc's fast path reaches the cursor in one load fewer.
  *
- * A huge block is a mapping of its own, aligned to CHUNK and a whole number
- * of CHUNKs long: [length][offset][pad][h|payload...], with h.prev the byte
- * offset of h from the mapping's start (also kept in the mapping's second
- * word) and HUGE in info.
+ * A huge block is a run of whole CHUNKs, aligned to CHUNK, that no other
+ * block shares: [length][offset][pad][h|payload...], with h.prev the byte
+ * offset of h from the run's start (also kept in the run's second word) and
+ * HUGE in info.  Up to REGION_BLOCK_MAX the run is carved from a region (a
+ * few big mappings hold all such blocks); above, or aligned beyond CHUNK,
+ * it is a mapping of its own.  Either is "the block's mapping" below.
  *
  * The address map records, for every CHUNK-sized unit of the address space,
  * whether it is a chunk of Bimp's, (part of) a huge block, or not Bimp's; free
@@ -935,7 +937,9 @@ void put_options_json(text *t);
 /* The address map (src/address_map.c)                                      */
 /* ======================================================================== */
 
-enum unit_kind { U_NONE, U_CHUNK, U_HUGE_START, U_HUGE, U_HUGE_FREED };
+/* U_HUGE_FREED: a freed huge block's units (cached, or on their way back);
+ * U_REGION_FREE: a region's units that no block has (src/huge.c). */
+enum unit_kind { U_NONE, U_CHUNK, U_HUGE_START, U_HUGE, U_HUGE_FREED, U_REGION_FREE };
 
 #define LEAF_BITS 14
 #define ROOT_SIZE ((size_t)1 << (OS_ADDRESS_BITS - BIMP_CHUNK_SHIFT - LEAF_BITS))
@@ -1070,9 +1074,10 @@ static inline size_t huge_usable(block *b)
 void *huge_alloc(size_t n, size_t align, bool zero, bool growing);
 void huge_free(block *b, const char *function);
 void *huge_resize(block *b, size_t n);
-bool empty_huge_cache(void);
+bool give_back_huge(bool holes);
 void huge_cache_stats(size_t *count, size_t *bytes);
-extern lock_t huge_cache_lock;
+void huge_region_stats(size_t *count, size_t *bytes, size_t *free_bytes);
+extern lock_t huge_lock;
 
 /* ======================================================================== */
 /* The chunk pool (src/pool.c)                                              */

@@ -264,7 +264,7 @@ chunk *take_chunk(heap *h)
         c = g.pool;
     if (c)
         pool_remove(c);
-    else if (!(c = cut_chunk()) && (grow_segments() || (empty_huge_cache() && grow_segments())))
+    else if (!(c = cut_chunk()) && (grow_segments() || (give_back_huge(true) && grow_segments())))
         c = cut_chunk();
     if (g.segment_bytes > g.peak_segment_bytes)
         g.peak_segment_bytes = g.segment_bytes;

@@ -98,6 +98,7 @@ NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
     st->pool_purged_bytes = (g.pool_count - g.hot_count) * CHUNK;
     unlock(&g.lock);
     huge_cache_stats(&st->huge_cached, &st->huge_cached_bytes);
+    huge_region_stats(&st->huge_regions, &st->huge_region_bytes, &st->huge_region_free_bytes);
     st->resident_bytes = os_resident_bytes();
     st->huge_allocations = load_relaxed(&g.huge_allocs);
     st->huge_frees = load_relaxed(&g.huge_frees);
@@ -172,7 +173,7 @@ static const struct stat_row {
     { "  pushed on a top", STAT(bumped), STAT_NONE, 0, NULL },
     { "  reused, exact size", STAT(reused_exact), STAT_NONE, 0, NULL },
     { "  reused, split", STAT(reused_split), STAT_NONE, 0, NULL },
-    { "  huge (own mapping)", STAT(huge_allocations), STAT_NONE, 0, NULL },
+    { "  huge (a region's or own mapping)", STAT(huge_allocations), STAT_NONE, 0, NULL },
     { "    of which reused mappings", STAT(huge_reused), STAT_NONE, 0, NULL },
     { "frees; memory came back by", STAT(frees), STAT_NONE, 0, NULL },
     { "  small, pops of a page's top", STAT(small_pops), STAT_NONE, 0, "small swept" },
@@ -192,6 +193,8 @@ static const struct stat_row {
     { "huge blocks now", STAT(huge_blocks), STAT(huge_bytes), 0, NULL },
     { "  at the peak", STAT(peak_huge_blocks), STAT(peak_huge_bytes), 0, NULL },
     { "  freed, cached for reuse", STAT(huge_cached), STAT(huge_cached_bytes), 0, NULL },
+    { "  regions they are cut from", STAT(huge_regions), STAT(huge_region_bytes), 0, NULL },
+    { "    free, pages given back", STAT_NONE, STAT(huge_region_free_bytes), 0, NULL },
     { "resident memory now", STAT_NONE, STAT(resident_bytes), 0, "the OS's count, for the whole process" },
     { "system calls: brk grow", STAT(brk_grows), STAT_NONE, 0, NULL },
     { "  brk shrink", STAT(brk_shrinks), STAT_NONE, 0, NULL },
@@ -266,6 +269,7 @@ static const struct {
     STAT_FIELD(arena_releases), STAT_FIELD(arena_released_bytes), STAT_FIELD(small_bumped),
     STAT_FIELD(small_reused), STAT_FIELD(small_pops), STAT_FIELD(small_swept), STAT_FIELD(small_below),
     STAT_FIELD(small_remote), STAT_FIELD(small_pages), STAT_FIELD(small_in_use_bytes),
+    STAT_FIELD(huge_regions), STAT_FIELD(huge_region_bytes), STAT_FIELD(huge_region_free_bytes),
 };
 _Static_assert(sizeof stat_fields / sizeof stat_fields[0] == sizeof(struct bimp_stats) / sizeof(size_t),
                "every field of struct bimp_stats is in stat_fields");
