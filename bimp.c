@@ -1099,8 +1099,7 @@ static pointer_kind examine_huge(block *b)
     if (!(info & B_HUGE))
         return INVALID;
     char *map = huge_map(b);
-    if (((uintptr_t)map & (CHUNK - 1)) || unit_kind((uintptr_t)map) != U_HUGE_START ||
-        huge_words_of(map)->offset != b->prev)
+    if (!huge_starts_at(map) || huge_words_of(map)->offset != b->prev)
         return INVALID;
     return (info & B_INUSE) ? LIVE : FREED;
 }
@@ -1138,7 +1137,13 @@ static pointer_kind examine(void *p)
         return INVALID;
     block *b = header_of(p);
     unsigned kind = in_break(p) ? U_CHUNK : unit_kind(a - HEADER);
-    if (kind == U_HUGE_FREED || kind == U_REGION_FREE)
+    if (kind == U_REGION) {
+        unsigned state = region_state(b);
+        if (state == RG_FREE || state == RG_FREED)
+            return FREED;
+        return state == RG_START || state == RG_BODY ? examine_huge(b) : INVALID;
+    }
+    if (kind == U_HUGE_FREED)
         return FREED;
     if (kind == U_HUGE_START || kind == U_HUGE)
         return examine_huge(b);
@@ -1311,7 +1316,8 @@ static void release_sized(void *p, size_t align, size_t size, const char *functi
         block *b = checked(p, "double free of", function);
         uint32_t info = load_relaxed(&b->info);
         if (info & B_HUGE)
-            fits_size = size <= PTRDIFF_MAX && huge_length(b->prev, size) == huge_words_of(huge_map(b))->length;
+            fits_size = size <= PTRDIFF_MAX &&
+                        huge_length(b->prev, size, huge_grain(huge_map(b))) == huge_words_of(huge_map(b))->length;
         else
             fits_size = size <= stride_of(info) - HEADER && stride_for(size) + MIN_STRIDE > stride_of(info);
     }

@@ -37,83 +37,97 @@ static void *huge_place(char *map, size_t mapped, size_t off, size_t len)
 /* Regions                                                                  */
 /* ======================================================================== */
 
-/* Huge blocks up to REGION_BLOCK_MAX are carved from regions: big mappings,
- * each twice as big as all before it (REGION_MIN to REGION_MAX), so that a
- * program holding thousands of them leaves the kernel a few mappings, not one
- * per block (a fork copies every mapping; the kernel allows 65,530).  The
- * address map says which units of a region are free (U_REGION_FREE; their
- * pages given back), a block's (U_HUGE_START, U_HUGE) or freed and cached
- * (U_HUGE_FREED); a run is taken first-fit from the lowest free unit.
- * Larger blocks keep a mapping of their own, which mremap can grow or move
- * without copying.  Everything here is under huge_lock. */
+/* Huge blocks up to REGION_BLOCK_MAX are cut from regions: big mappings,
+ * each as big as all before it (REGION_MIN to REGION_MAX), so that a program
+ * holding thousands of them leaves the kernel a few mappings, not one per
+ * block (a fork copies every mapping and its page tables; the kernel allows
+ * 65,530 mappings).  A block takes a run of REGION_GRAINs, first fit from
+ * the lowest free grain, so that blocks lie as densely as glibc's (the page
+ * tables a fork copies follow the address space the blocks spread over).
+ * A byte per grain, in the region's first grains, says what the grain is
+ * (enum grain_state); the address map marks the region's units U_REGION.
+ * Larger blocks keep a mapping of their own, which mremap grows or moves
+ * without copying.  All of it is under huge_lock. */
 #define REGION_BLOCK_MAX ((size_t)4 << 20)
 #define REGION_MIN ((size_t)32 << 20)
 #define REGION_MAX ((size_t)1 << 30)
 #define REGION_SLOTS 64
 _Static_assert(REGION_MIN >= 4 * REGION_BLOCK_MAX && REGION_MIN % CHUNK == 0, "a region holds several blocks");
+_Static_assert(CHUNK % REGION_GRAIN == 0, "a unit of the address map is whole grains");
 
 lock_t huge_lock;
 static struct region {
     char *base;
-    size_t units;      /* CHUNKs */
-    size_t first_free; /* no unit below it is free */
-    size_t free_units;
-    size_t holes; /* units unmapped while the region is in use, never reused */
+    uint8_t *state;     /* a byte per grain (enum grain_state), at base */
+    size_t grains;
+    size_t first_free;  /* no grain below it is free */
+    size_t free_grains;
+    size_t hole_grains; /* unmapped while the region is in use, never reused */
 } regions[REGION_SLOTS];
 static size_t region_count, region_bytes;
 
-static char *unit_at(struct region *r, size_t u)
+#define GRAINS_PER_UNIT (CHUNK / REGION_GRAIN)
+
+/* The grains at a region's start that hold the state of its grains. */
+static size_t meta_grains(size_t grains)
 {
-    return r->base + u * CHUNK;
+    return align_up(grains, REGION_GRAIN) / REGION_GRAIN;
 }
 
-static struct region *region_of(const char *p)
+static struct region *region_of(const void *p)
 {
     for (size_t i = 0; i < region_count; i++)
-        if ((uintptr_t)(p - regions[i].base) < regions[i].units * CHUNK)
+        if ((uintptr_t)((const char *)p - regions[i].base) < regions[i].grains * REGION_GRAIN)
             return &regions[i];
     return NULL;
 }
 
-/* How many units from u on (at most k) are free. */
-static size_t free_units_at(struct region *r, size_t u, size_t k)
+static size_t grain_of(struct region *r, const void *p)
+{
+    return (size_t)((const char *)p - r->base) / REGION_GRAIN;
+}
+
+static char *grain_at(struct region *r, size_t i)
+{
+    return r->base + i * REGION_GRAIN;
+}
+
+/* [p, p + len) of region r is now `first` and then `rest`. */
+static void set_grains(struct region *r, const void *p, size_t len, unsigned first, unsigned rest)
+{
+    size_t i = grain_of(r, p), end = i + len / REGION_GRAIN;
+    r->state[i] = (uint8_t)first;
+    memset(r->state + i + 1, (int)rest, end - i - 1);
+}
+
+/* How many grains from i on (at most k) are free. */
+static size_t free_grains_at(struct region *r, size_t i, size_t k)
 {
     size_t n = 0;
-    while (n < k && u + n < r->units && unit_kind((uintptr_t)unit_at(r, u + n)) == U_REGION_FREE)
+    while (n < k && i + n < r->grains && r->state[i + n] == RG_FREE)
         n++;
     return n;
 }
 
-/* The first free run of k units in r; r->units if there is none. */
+/* The first free run of k grains in r; r->grains if there is none. */
 static size_t free_run(struct region *r, size_t k)
 {
-    for (size_t u = r->first_free; u + k <= r->units;) {
-        size_t n = free_units_at(r, u, k);
+    for (size_t i = r->first_free; i + k <= r->grains;) {
+        size_t n = free_grains_at(r, i, k);
         if (n == k)
-            return u;
-        u += n + 1;
+            return i;
+        i += n + 1;
     }
-    return r->units;
+    return r->grains;
 }
 
-/* Units [u, u + k) of r now hold a block (marked U_HUGE for now: the
- * caller marks the block). */
-static void claim(struct region *r, size_t u, size_t k)
+/* Grains [i, i + k) of r now hold a block (its start, then its body). */
+static void claim(struct region *r, size_t i, size_t k, unsigned first)
 {
-    mark_units(unit_at(r, u), k * CHUNK, U_HUGE);
-    r->free_units -= k;
-    if (u == r->first_free)
-        r->first_free = u + k;
-}
-
-/* Units from p on, len bytes, of region r are free again. */
-static void unclaim(struct region *r, char *p, size_t len)
-{
-    size_t u = (size_t)(p - r->base) / CHUNK;
-    mark_units(p, len, U_REGION_FREE);
-    r->free_units += len / CHUNK;
-    if (u < r->first_free)
-        r->first_free = u;
+    set_grains(r, grain_at(r, i), k * REGION_GRAIN, first, RG_BODY);
+    r->free_grains -= k;
+    if (i == r->first_free)
+        r->first_free = i + k;
 }
 
 /* A new region with room for len bytes; NULL if the OS has no room for one
@@ -124,104 +138,148 @@ static struct region *add_region(size_t len)
         return NULL;
     size_t size = region_bytes < REGION_MIN ? REGION_MIN : region_bytes > REGION_MAX ? REGION_MAX : region_bytes;
     char *base = NULL;
-    for (; size >= REGION_MIN / 4 && size >= len; size /= 2)
+    for (; size >= REGION_MIN / 4 && size >= 2 * len; size /= 2)
         if ((base = os_map(size, CHUNK)))
             break;
     if (!base)
         return NULL;
-    if (!mark_units(base, size, U_REGION_FREE)) {
+    if (!mark_units(base, size, U_REGION)) {
         os_unmap(base, size);
         return NULL;
     }
     fetch_add(&g.maps, 1);
+    size_t grains = size / REGION_GRAIN, meta = meta_grains(grains);
     struct region *r = &regions[region_count++];
-    *r = (struct region){ .base = base, .units = size / CHUNK, .first_free = 0, .free_units = size / CHUNK };
+    *r = (struct region){ .base = base, .state = (uint8_t *)base, .grains = grains, .first_free = meta,
+                          .free_grains = grains - meta };
+    memset(r->state, RG_META, meta); /* the rest is RG_FREE (0), as the OS gave it */
     region_bytes += size;
     return r;
 }
 
-/* A run of len bytes (whole CHUNKs) from a region, first fit; NULL if
- * there is none and no new region can be made. */
+/* A run of len bytes (whole grains) from a region, marked a block's;
+ * NULL if there is none and no new region can be made. */
 static char *region_take(size_t len)
 {
-    size_t k = len / CHUNK;
+    size_t k = len / REGION_GRAIN, i = 0;
     lock(&huge_lock);
     struct region *r = NULL;
-    size_t u = 0;
-    for (size_t i = 0; i < region_count && !r; i++)
-        if (regions[i].free_units >= k && (u = free_run(&regions[i], k)) < regions[i].units)
-            r = &regions[i];
+    for (size_t j = 0; j < region_count && !r; j++)
+        if (regions[j].free_grains >= k && (i = free_run(&regions[j], k)) < regions[j].grains)
+            r = &regions[j];
     if (!r && (r = add_region(len)))
-        u = 0;
+        i = r->first_free;
     if (r)
-        claim(r, u, k);
+        claim(r, i, k, RG_START);
     unlock(&huge_lock);
-    return r ? unit_at(r, u) : NULL;
+    return r ? grain_at(r, i) : NULL;
 }
 
-/* Extend the region block whose mapping is [map, map + mapped) to len
- * bytes in place: true if the units after it were free, and are now its. */
+/* Extend the region block whose run is [map, map + mapped) to len bytes in
+ * place: true if the grains after it were free, and are now its. */
 static bool region_extend(char *map, size_t mapped, size_t len)
 {
     lock(&huge_lock);
     struct region *r = region_of(map);
-    size_t u = r ? (size_t)(map + mapped - r->base) / CHUNK : 0, k = (len - mapped) / CHUNK;
-    bool ok = r && free_units_at(r, u, k) == k;
+    size_t i = r ? grain_of(r, map + mapped) : 0, k = (len - mapped) / REGION_GRAIN;
+    bool ok = r && free_grains_at(r, i, k) == k;
     if (ok)
-        claim(r, u, k);
+        claim(r, i, k, RG_BODY);
     unlock(&huge_lock);
     return ok;
 }
 
-/* Unmap the free runs of region r (the rest is its blocks' or already
- * unmapped): they become holes, never reused.  True if there was one. */
-static bool punch_holes(struct region *r)
+static void unmap_units(char *p, size_t len)
 {
+    mark_units(p, len, U_NONE);
+    os_unmap(p, len);
+    fetch_add(&g.unmaps, 1);
+}
+
+/* Unmap the units of region r (CHUNK-sized) that no grain of is used, and
+ * with `all` every unit that is not a hole already; they become holes,
+ * never reused.  True if any went. */
+static bool punch_holes(struct region *r, bool all)
+{
+    size_t units = r->grains / GRAINS_PER_UNIT, first_run = 0;
     bool any = false;
-    for (size_t u = r->first_free; u < r->units; u++) {
-        size_t n = free_units_at(r, u, r->units);
-        if (n) {
-            mark_units(unit_at(r, u), n * CHUNK, U_NONE);
-            os_unmap(unit_at(r, u), n * CHUNK);
-            fetch_add(&g.unmaps, 1);
-            r->free_units -= n;
-            r->holes += n;
-            any = true;
-            u += n;
+    for (size_t u = 0; u < units;) {
+        size_t n = 0;
+        while (u + n < units) {
+            size_t i = (u + n) * GRAINS_PER_UNIT;
+            if (r->state[i] == RG_HOLE || (!all && free_grains_at(r, i, GRAINS_PER_UNIT) < GRAINS_PER_UNIT))
+                break;
+            n++;
         }
+        if (!n) {
+            u++;
+            continue;
+        }
+        if (!all) {
+            r->free_grains -= n * GRAINS_PER_UNIT;
+            r->hole_grains += n * GRAINS_PER_UNIT;
+            memset(r->state + u * GRAINS_PER_UNIT, RG_HOLE, n * GRAINS_PER_UNIT);
+        }
+        if (u == 0) /* the state is in it: last */
+            first_run = n;
+        else
+            unmap_units(grain_at(r, u * GRAINS_PER_UNIT), n * CHUNK);
+        any = true;
+        u += n;
     }
+    if (first_run)
+        unmap_units(r->base, first_run * CHUNK);
     return any;
 }
 
-/* Give back address space: the regions with no block are unmapped (only
- * their free runs: a hole may hold somebody else's mapping by now), and
- * with `holes` (under address-space pressure) the free runs of the others
- * too.  True if anything went back. */
+/* Give back address space: the regions with no block are unmapped (not
+ * their holes: one may hold somebody else's mapping by now), and with
+ * `holes` (under address-space pressure) the free units of the others too.
+ * True if anything went back. */
 static bool unmap_free_regions(bool holes)
 {
     bool any = false;
     for (size_t i = 0; i < region_count;) {
         struct region *r = &regions[i];
-        if (r->free_units + r->holes == r->units) {
-            punch_holes(r);
-            region_bytes -= r->units * CHUNK;
+        if (r->free_grains + r->hole_grains + meta_grains(r->grains) == r->grains) {
+            region_bytes -= r->grains * REGION_GRAIN;
+            punch_holes(r, true);
             *r = regions[--region_count];
             any = true;
         } else {
-            any |= holes && punch_holes(r);
+            any |= holes && punch_holes(r, false);
             i++;
         }
     }
     return any;
 }
 
+/* What the grain at a, in a region, is (enum grain_state). */
+unsigned region_state(const void *a)
+{
+    lock(&huge_lock);
+    struct region *r = region_of(a);
+    unsigned s = r ? r->state[grain_of(r, a)] : RG_HOLE;
+    unlock(&huge_lock);
+    return s;
+}
+
+/* A huge block's run or mapping starts at map. */
+bool huge_starts_at(const char *map)
+{
+    unsigned k = unit_kind((uintptr_t)map);
+    if (k == U_HUGE_START)
+        return !((uintptr_t)map & (CHUNK - 1));
+    return k == U_REGION && !((uintptr_t)map & (REGION_GRAIN - 1)) && region_state(map) == RG_START;
+}
+
 /* ======================================================================== */
 /* The cache of freed huge blocks                                           */
 /* ======================================================================== */
 
-/* Recently freed huge blocks' mappings, kept for BIMP_HUGE_DELAY for the
- * next huge request: a fresh mapping costs a page fault and a page of
- * zeroing for every page the program touches, a reused one nothing. */
+/* Recently freed huge blocks' runs and mappings, kept for BIMP_HUGE_DELAY
+ * for the next huge request: fresh memory costs a page fault and a page of
+ * zeroing for every page the program touches, reused memory nothing. */
 #define HUGE_CACHE_SLOTS 32
 static struct {
     size_t count;
@@ -233,15 +291,35 @@ static struct {
     } slot[HUGE_CACHE_SLOTS];
 } huge_cache;
 
-/* A freed block's mapping (or part of it) goes back: its pages to the OS,
- * its units to the region, or the mapping is unmapped. */
+static bool regional(const char *map)
+{
+    return unit_kind((uintptr_t)map) == U_REGION;
+}
+
+/* [map, map + len) holds a live huge block (starting at map); false if
+ * the address map has no room to say so. */
+static bool mark_live(char *map, size_t len)
+{
+    if (!regional(map))
+        return mark_units(map, len, U_HUGE_START);
+    lock(&huge_lock);
+    set_grains(region_of(map), map, len, RG_START, RG_BODY);
+    unlock(&huge_lock);
+    return true;
+}
+
+/* A freed block's run or mapping (or part of it) goes back: its pages to
+ * the OS, its grains to the region, or the mapping is unmapped. */
 static void drop(char *map, size_t len)
 {
     struct region *r = region_of(map);
     if (r) {
         os_purge(map, len);
         fetch_add(&g.purges, 1);
-        unclaim(r, map, len);
+        set_grains(r, map, len, RG_FREE, RG_FREE);
+        r->free_grains += len / REGION_GRAIN;
+        if (grain_of(r, map) < r->first_free)
+            r->first_free = grain_of(r, map);
     } else {
         os_unmap(map, len);
         fetch_add(&g.unmaps, 1);
@@ -254,7 +332,7 @@ static void uncache(size_t i)
     huge_cache.slot[i] = huge_cache.slot[--huge_cache.count];
 }
 
-/* Drop the cached mappings older than the purge delay (all if now is 0). */
+/* Drop the cached runs and mappings older than the purge delay (all if now is 0). */
 static void expire_huge(uint64_t now)
 {
     for (size_t i = 0; i < huge_cache.count;) {
@@ -267,18 +345,19 @@ static void expire_huge(uint64_t now)
     }
 }
 
-/* A cached mapping with room for len bytes, its pages still present;
- * *mapped is set to its length.  For a block that realloc is growing the
- * longest one (the block will likely grow on, into it), else the shortest
- * one long enough; NULL if none is. */
-static char *reuse_huge(size_t len, bool growing, size_t *mapped)
+/* A cached run or mapping with room for len bytes aligned to align, its
+ * pages still present; *mapped is set to its length.  For a block that
+ * realloc is growing the longest one (the block will likely grow on, into
+ * it), else the shortest one long enough; NULL if none is. */
+static char *reuse_huge(size_t len, size_t align, bool growing, size_t *mapped)
 {
     size_t pick = HUGE_CACHE_SLOTS;
     lock(&huge_lock);
     expire_huge(os_now_ms());
     for (size_t i = 0; i < huge_cache.count; i++) {
         size_t have = huge_cache.slot[i].len;
-        if (have >= len && (pick == HUGE_CACHE_SLOTS || (have < huge_cache.slot[pick].len) != growing))
+        if (have >= len && (align <= REGION_GRAIN || !regional(huge_cache.slot[i].map)) &&
+            (pick == HUGE_CACHE_SLOTS || (have < huge_cache.slot[pick].len) != growing))
             pick = i;
     }
     char *map = NULL;
@@ -305,7 +384,7 @@ static size_t fill_from_cache(char *to, size_t len)
         size_t need = len - filled, pick = HUGE_CACHE_SLOTS;
         for (size_t i = 0; i < huge_cache.count; i++) {
             size_t have = huge_cache.slot[i].len, best = pick == HUGE_CACHE_SLOTS ? 0 : huge_cache.slot[pick].len;
-            if (!region_of(huge_cache.slot[i].map) &&
+            if (!regional(huge_cache.slot[i].map) &&
                 (pick == HUGE_CACHE_SLOTS || (best < need ? have > best : have >= need && have < best)))
                 pick = i;
         }
@@ -328,12 +407,15 @@ static size_t fill_from_cache(char *to, size_t len)
     return filled;
 }
 
-/* A freed block's mapping, or its tail: kept for reuse if the cache has
- * room for it (the oldest make way), else dropped. */
+/* A freed block's run or mapping, or its tail: kept for reuse if the cache
+ * has room for it (the oldest make way), else dropped. */
 static void retire(char *map, size_t len)
 {
-    mark_units(map, len, U_HUGE_FREED);
+    if (!regional(map))
+        mark_units(map, len, U_HUGE_FREED);
     lock(&huge_lock);
+    if (regional(map))
+        set_grains(region_of(map), map, len, RG_FREED, RG_FREED);
     uint64_t now = os_now_ms();
     expire_huge(now);
     if (len > opt.huge_cache_max / 2) {
@@ -358,6 +440,10 @@ static void retire(char *map, size_t len)
     unlock(&huge_lock);
 }
 
+/* ======================================================================== */
+/* Allocation, free, resize                                                 */
+/* ======================================================================== */
+
 /* A fresh mapping for n bytes whose payload is aligned to `align`, above
  * CHUNK: n + align bytes are mapped, and all but the chunks around the
  * aligned payload given back (the address space asked for stays near
@@ -373,7 +459,7 @@ static char *map_over_aligned(size_t n, size_t align, size_t *off, size_t *len)
     char *payload = (char *)align_up((uintptr_t)raw + front, align);
     char *map = (char *)((uintptr_t)(payload - front) & ~(CHUNK - 1));
     *off = (size_t)(payload - HEADER - map);
-    *len = huge_length(*off, n);
+    *len = huge_length(*off, n, CHUNK);
     if (map > raw)
         os_unmap(raw, (size_t)(map - raw));
     if (map + *len < raw + raw_len)
@@ -382,26 +468,29 @@ static char *map_over_aligned(size_t n, size_t align, size_t *off, size_t *len)
 }
 
 /* Room for a huge block of n bytes aligned to align, whose offset and
- * length are *off and *len (map_over_aligned sets them): a run of a region
- * if the block is small enough, else a mapping of its own (*own set). */
-static char *map_huge(size_t n, size_t align, size_t *off, size_t *len, bool *own)
+ * length are *off and *len: a run of a region if `regional` (*len counted
+ * in grains), else, or if no region has room, a mapping of its own (*len
+ * counted in CHUNKs; map_over_aligned sets *off). */
+static char *map_huge(size_t n, size_t align, size_t *off, size_t *len, bool regional)
 {
-    char *map = NULL;
-    if (align <= CHUNK && *len <= REGION_BLOCK_MAX)
-        map = region_take(*len);
-    *own = !map;
+    char *map = regional ? region_take(*len) : NULL;
     if (map)
         return map;
+    *len = huge_length(*off, n, CHUNK);
     if (!(map = align > CHUNK ? map_over_aligned(n, align, off, len) : os_map(*len, CHUNK)))
         return NULL;
+    if (!mark_units(map, *len, U_HUGE_START)) {
+        os_unmap(map, *len);
+        return NULL;
+    }
     fetch_add(&g.maps, 1);
     return map;
 }
 
 /* A huge block of n bytes aligned to align; zeroed if `zero`; `growing`
- * if realloc is moving a block that grows.  A cached mapping is reused if
- * one is long enough, else a fresh one (of its own) gets the pages of
- * cached ones. */
+ * if realloc is moving a block that grows.  A cached run or mapping is
+ * reused if one is long enough, else a fresh one is made (a fresh mapping
+ * of its own gets the pages of cached ones). */
 void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
 {
     if (align < GRANULE)
@@ -411,33 +500,34 @@ void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
         return NULL;
     }
     size_t off = huge_offset(align), mapped = 0, dirty = 0;
-    size_t len = huge_length(off, n);
-    char *map = align <= CHUNK ? reuse_huge(len, growing, &mapped) : NULL;
+    size_t len = huge_length(off, n, REGION_GRAIN);
+    bool in_region = align <= REGION_GRAIN && len && len <= REGION_BLOCK_MAX;
+    char *map = align <= CHUNK ? reuse_huge(len, align, growing, &mapped) : NULL;
     fetch_add(&g.huge_allocs, 1);
     if (map) {
         dirty = mapped;
+        len = huge_length(off, n, huge_grain(map));
+        if (!mark_live(map, mapped)) {
+            retire(map, mapped);
+            errno = ENOMEM;
+            return NULL;
+        }
     } else {
-        bool own;
-        map = map_huge(n, align, &off, &len, &own);
+        map = map_huge(n, align, &off, &len, in_region);
         if (!map && give_back_address_space(false)) /* no room: make some, and ask again */
-            map = map_huge(n, align, &off, &len, &own);
+            map = map_huge(n, align, &off, &len, in_region);
         if (!map) {
             errno = ENOMEM;
             return NULL;
         }
         mapped = len;
-        if (own && align <= CHUNK)
+        if (align <= CHUNK && !regional(map))
             dirty = fill_from_cache(map, len);
     }
     if (dirty) {
         fetch_add(&g.huge_reused, 1);
         if (zero && dirty > off + HEADER)
             memset(map + off + HEADER, 0, n < dirty - off - HEADER ? n : dirty - off - HEADER);
-    }
-    if (!mark_units(map, mapped, U_HUGE_START)) {
-        retire(map, mapped);
-        errno = ENOMEM;
-        return NULL;
     }
     return huge_place(map, mapped, off, len);
 }
@@ -473,31 +563,18 @@ static char *grow_from_cache(char *map, size_t mapped, size_t len)
     return to;
 }
 
-/* Grow the mapping [map, map + mapped) of a huge block to len bytes: a
- * region's block in place if the units after it are free, a mapping of its
- * own in place or moved (with cached pages if there are any).  The mapping,
- * or NULL if it cannot grow so (the caller copies). */
-static char *grow_huge(char *map, size_t mapped, size_t len)
-{
-    lock(&huge_lock);
-    bool in_region = region_of(map) != NULL;
-    unlock(&huge_lock); /* the block's region stays while the block lives */
-    if (in_region)
-        return region_extend(map, mapped, len) ? map : NULL;
-    char *moved = grow_from_cache(map, mapped, len);
-    return moved ? moved : os_remap(map, mapped, len, CHUNK);
-}
-
-/* Resize a huge block: within its mapping if it has room (a block that
- * shrinks below a quarter of its mapping gives the rest to the cache), else
- * by growing or moving the mapping; NULL if that cannot be done (the
- * caller copies). */
+/* Resize a huge block: within its run or mapping if it has room (a block
+ * that shrinks below a quarter of it gives the rest to the cache), else a
+ * region's block in place if the grains after it are free, a mapping of its
+ * own grown or moved (with cached pages if there are any); NULL if that
+ * cannot be done (the caller copies). */
 void *huge_resize(block *b, size_t n)
 {
     char *map = huge_map(b);
     huge_words *w = huge_words_of(map);
     size_t off = w->offset, mapped = w->mapped;
-    size_t len = huge_length(off, n);
+    bool in_region = regional(map);
+    size_t len = huge_length(off, n, in_region ? REGION_GRAIN : CHUNK);
     if (!len)
         return NULL;
     if (len <= mapped && (len >= w->length || len >= mapped / 4)) {
@@ -507,19 +584,22 @@ void *huge_resize(block *b, size_t n)
     char *moved = map;
     if (len < mapped)
         retire(map + len, mapped - len);
-    else if (!(moved = grow_huge(map, mapped, len)))
+    else if (in_region ? !region_extend(map, mapped, len)
+                       : !(moved = grow_from_cache(map, mapped, len)) && !(moved = os_remap(map, mapped, len, CHUNK)))
         return NULL;
-    if (!mark_units(moved, len, U_HUGE_START))
-        fatal("no memory left to map", moved, "realloc");
-    if (moved != map)
-        mark_units(map, mapped, U_HUGE_FREED);
+    if (!in_region) {
+        if (!mark_units(moved, len, U_HUGE_START))
+            fatal("no memory left to map", moved, "realloc");
+        if (moved != map)
+            mark_units(map, mapped, U_HUGE_FREED);
+    }
     count_huge(mapped, -1);
     return huge_place(moved, len, off, len);
 }
 
-/* Give back what the huge blocks hold unused: the cached mappings, and
- * regions with no block (holes: also the free runs of the others).  True if
- * anything went back. */
+/* Give back what the huge blocks hold unused: the cached runs and
+ * mappings, and regions with no block (holes: also the free units of the
+ * others).  True if anything went back. */
 bool give_back_huge(bool holes)
 {
     lock(&huge_lock);
@@ -530,7 +610,7 @@ bool give_back_huge(bool holes)
     return any;
 }
 
-/* The cached mappings and their bytes, for the statistics. */
+/* The cached runs and mappings and their bytes, for the statistics. */
 void huge_cache_stats(size_t *count, size_t *bytes)
 {
     lock(&huge_lock);
@@ -539,16 +619,15 @@ void huge_cache_stats(size_t *count, size_t *bytes)
     unlock(&huge_lock);
 }
 
-/* The regions, their bytes and their free bytes, for the statistics. */
+/* The regions, their bytes (but holes) and their free bytes, for the statistics. */
 void huge_region_stats(size_t *count, size_t *bytes, size_t *free_bytes)
 {
     lock(&huge_lock);
     *count = region_count;
-    *bytes = region_bytes;
-    *free_bytes = 0;
+    *bytes = *free_bytes = 0;
     for (size_t i = 0; i < region_count; i++) {
-        *bytes -= regions[i].holes * CHUNK;
-        *free_bytes += regions[i].free_units * CHUNK;
+        *bytes += (regions[i].grains - regions[i].hole_grains) * REGION_GRAIN;
+        *free_bytes += regions[i].free_grains * REGION_GRAIN;
     }
     unlock(&huge_lock);
 }

@@ -937,9 +937,10 @@ void put_options_json(text *t);
 /* The address map (src/address_map.c)                                      */
 /* ======================================================================== */
 
-/* U_HUGE_FREED: a freed huge block's units (cached, or on their way back);
- * U_REGION_FREE: a region's units that no block has (src/huge.c). */
-enum unit_kind { U_NONE, U_CHUNK, U_HUGE_START, U_HUGE, U_HUGE_FREED, U_REGION_FREE };
+/* U_HUGE_*: a huge block's mapping of its own (U_HUGE_FREED: freed, cached
+ * or on its way back); U_REGION: a region's, whose grains say more
+ * (region_state, src/huge.c). */
+enum unit_kind { U_NONE, U_CHUNK, U_HUGE_START, U_HUGE, U_HUGE_FREED, U_REGION };
 
 #define LEAF_BITS 14
 #define ROOT_SIZE ((size_t)1 << (OS_ADDRESS_BITS - BIMP_CHUNK_SHIFT - LEAF_BITS))
@@ -1023,12 +1024,10 @@ typedef struct {
 } huge_words;
 
 /* The words of the huge block whose node in an arena's ring n is, or NULL
- * if n is a mark's (a mark's node lies further into its chunk). */
-_Static_assert(FIRST_OFFSET + HEADER > offsetof(huge_words, node),
-               "no mark's node sits where a huge block's does in its mapping");
+ * if n is a mark's (a mark lies in a chunk, a huge block's words do not). */
 static inline huge_words *huge_of_node(arena_node *n)
 {
-    if (((uintptr_t)n & (CHUNK - 1)) != offsetof(huge_words, node))
+    if (in_break(n) || unit_kind((uintptr_t)n) == U_CHUNK)
         return NULL;
     return (huge_words *)((char *)n - offsetof(huge_words, node));
 }
@@ -1052,13 +1051,22 @@ static inline size_t huge_offset(size_t align)
 #define HUGE_MAX ((size_t)1 << OS_ADDRESS_BITS)
 _Static_assert(HUGE_MAX < PTRDIFF_MAX / 2, "lengths below HUGE_MAX + 2 CHUNK never wrap");
 
-/* The block length for n bytes at offset off, or 0 if it overflows; a
- * block of 0 bytes gets one, so that its payload is not the mapping's end. */
-static inline size_t huge_length(size_t off, size_t n)
+/* The grain of a huge block's length: whole CHUNKs for a mapping of its
+ * own, whole REGION_GRAINs for a region's run (huge blocks up to 4 MiB). */
+#define REGION_GRAIN ((size_t)16 << 10)
+static inline size_t huge_grain(const char *map)
+{
+    return unit_kind((uintptr_t)map) == U_REGION ? REGION_GRAIN : CHUNK;
+}
+
+/* The block length for n bytes at offset off in whole grains, or 0 if it
+ * overflows; a block of 0 bytes gets one, so that its payload is not the
+ * mapping's end. */
+static inline size_t huge_length(size_t off, size_t n, size_t grain)
 {
     if (n > PTRDIFF_MAX - off - HEADER - CHUNK)
         return 0;
-    return align_up(off + HEADER + (n ? n : 1), CHUNK);
+    return align_up(off + HEADER + (n ? n : 1), grain);
 }
 
 static inline char *huge_map(block *b)
@@ -1075,6 +1083,10 @@ void *huge_alloc(size_t n, size_t align, bool zero, bool growing);
 void huge_free(block *b, const char *function);
 void *huge_resize(block *b, size_t n);
 bool give_back_huge(bool holes);
+/* What a region's grain is; a block's run starts at a region's RG_START. */
+enum grain_state { RG_FREE, RG_START, RG_BODY, RG_FREED, RG_META, RG_HOLE };
+unsigned region_state(const void *a);
+bool huge_starts_at(const char *map);
 void huge_cache_stats(size_t *count, size_t *bytes);
 void huge_region_stats(size_t *count, size_t *bytes, size_t *free_bytes);
 extern lock_t huge_lock;

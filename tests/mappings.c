@@ -8,9 +8,10 @@
  * large blocks stay, with holes between them.  Then fork+waitpid for
  * SECONDS (or FORKS forks, whichever comes first); the stamps are checked
  * before and after.  Prints one line:
- *   mappings=M blocks=B forks=F ms_per_fork=T
+ *   mappings=M blocks=B forks=F ms_per_fork=T pte_kib=P rss_kib=R
  * where M is the number of lines of /proc/self/maps (the kernel's count of
- * mappings of the process). */
+ * mappings of the process), P the page tables a fork copies, R the
+ * resident memory (both from /proc/self/status, before the forks). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,21 @@ static int count_mappings(void)
         n += c == '\n';
     fclose(f);
     return n;
+}
+
+/* A field of /proc/self/status, in KiB (-1 if there is none). */
+static long status_kib(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long v = -1;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':')
+            v = atol(line + n + 1);
+    if (f)
+        fclose(f);
+    return v;
 }
 
 static void stamp(unsigned char *p, size_t n, size_t i)
@@ -89,6 +105,7 @@ int main(int argc, char **argv)
         }
     }
     int maps = count_mappings();
+    long pte = status_kib("VmPTE"), rss = status_kib("VmRSS");
     long forks = 0;
     double start = now(), end = start;
     while ((max_forks < 0 || forks < max_forks) && (end = now()) - start < seconds) {
@@ -114,8 +131,8 @@ int main(int argc, char **argv)
         }
         free(p[i]);
     }
-    printf("mappings=%d blocks=%zu forks=%ld ms_per_fork=%.3f\n", maps, kept, forks,
-           forks ? (end - start) * 1e3 / (double)forks : 0.0);
+    printf("mappings=%d blocks=%zu forks=%ld ms_per_fork=%.3f pte_kib=%ld rss_kib=%ld\n", maps, kept, forks,
+           forks ? (end - start) * 1e3 / (double)forks : 0.0, pte, rss);
     free(p);
     free(size);
     return 0;
