@@ -21,6 +21,11 @@ size_t os_page_size(void);
 void *os_map(size_t size, size_t align);
 void os_unmap(void *p, size_t size);
 
+/* The same at exactly `at` if nothing is mapped there, else NULL (nothing
+ * changed): a mapping placed right beside another one, which the OS may
+ * then count as one. */
+void *os_map_at(void *at, size_t size);
+
 /* Grow or shrink a mapping made by os_map, in place if possible, else by
  * moving it to a place aligned to `align`.  Returns the (possibly moved)
  * mapping, or NULL if the OS cannot; the caller then copies.  The old

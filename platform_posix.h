@@ -40,6 +40,22 @@ void *os_map(size_t size, size_t align)
     return p;
 }
 
+void *os_map_at(void *at, size_t size)
+{
+    int flags = MAP_PRIVATE | MAP_ANON;
+#ifdef MAP_FIXED_NOREPLACE
+    flags |= MAP_FIXED_NOREPLACE; /* where the kernel does not know it, `at` is a hint */
+#endif
+    char *p = mmap(at, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    if (p != at) {
+        munmap(p, size);
+        return NULL;
+    }
+    return p;
+}
+
 void os_unmap(void *p, size_t size)
 {
     munmap(p, size);

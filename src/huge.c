@@ -1,5 +1,5 @@
-/* src/huge.c - blocks above the huge threshold: mappings of their own, and
- * the cache of freed ones. */
+/* src/huge.c - blocks above the huge threshold: runs of regions up to 4 MiB,
+ * mappings of their own above, and the cache of freed ones. */
 
 #include "internal.h"
 
@@ -47,7 +47,13 @@ static void *huge_place(char *map, size_t mapped, size_t off, size_t len)
  * A byte per grain, in the region's first grains, says what the grain is
  * (enum grain_state); the address map marks the region's units U_REGION.
  * Larger blocks keep a mapping of their own, which mremap grows or moves
- * without copying.  All of it is under huge_lock. */
+ * without copying.  All of it is under huge_lock.  Invariants (checked by
+ * check_region in debug builds):
+ *  R1. The first meta_grains(grains) grains are RG_META, no other is.
+ *  R2. No grain below first_free is RG_FREE; free_grains counts RG_FREE,
+ *      hole_grains RG_HOLE (grains where nothing of Bimp's is mapped).
+ *  R3. A run starts with RG_START (a live block) or RG_FREED (a cached
+ *      one); RG_BODY follows only RG_START or RG_BODY. */
 #define REGION_BLOCK_MAX ((size_t)4 << 20)
 #define REGION_MIN ((size_t)32 << 20)
 #define REGION_MAX ((size_t)1 << 30)
@@ -92,12 +98,31 @@ static char *grain_at(struct region *r, size_t i)
     return r->base + i * REGION_GRAIN;
 }
 
-/* [p, p + len) of region r is now `first` and then `rest`. */
+/* Invariants R1-R3 of region r (debug builds). */
+static void check_region(struct region *r)
+{
+    if (!DEBUG_CHECKS)
+        return;
+    size_t meta = meta_grains(r->grains), free = 0, holes = 0;
+    for (size_t i = 0; i < r->grains; i++) {
+        unsigned s = r->state[i], before = i ? r->state[i - 1] : RG_META;
+        REQUIRE((i < meta) == (s == RG_META), "R1: a region's state is its first grains", grain_at(r, i));
+        REQUIRE(s != RG_FREE || i >= r->first_free, "R2: no free grain below first_free", grain_at(r, i));
+        REQUIRE(s != RG_BODY || before == RG_START || before == RG_BODY, "R3: a body follows its start", grain_at(r, i));
+        free += s == RG_FREE;
+        holes += s == RG_HOLE;
+    }
+    REQUIRE(free == r->free_grains && holes == r->hole_grains, "R2: the counts of free grains and holes", r->base);
+}
+
+/* [p, p + len) of region r is now `first` and then `rest` (the counts
+ * are already what they will be). */
 static void set_grains(struct region *r, const void *p, size_t len, unsigned first, unsigned rest)
 {
     size_t i = grain_of(r, p), end = i + len / REGION_GRAIN;
     r->state[i] = (uint8_t)first;
     memset(r->state + i + 1, (int)rest, end - i - 1);
+    check_region(r); /* R1-R3 */
 }
 
 /* How many grains from i on (at most k) are free. */
@@ -124,10 +149,25 @@ static size_t free_run(struct region *r, size_t k)
 /* Grains [i, i + k) of r now hold a block (its start, then its body). */
 static void claim(struct region *r, size_t i, size_t k, unsigned first)
 {
-    set_grains(r, grain_at(r, i), k * REGION_GRAIN, first, RG_BODY);
     r->free_grains -= k;
     if (i == r->first_free)
         r->first_free = i + k;
+    set_grains(r, grain_at(r, i), k * REGION_GRAIN, first, RG_BODY);
+}
+
+/* A fresh mapping, [map, map + len), recorded in the address map as `kind`
+ * (a huge block's or a region); NULL (and unmapped) if the address map has
+ * no room to say so, or map is NULL. */
+static char *recorded(char *map, size_t len, unsigned kind)
+{
+    if (!map)
+        return NULL;
+    if (!mark_units(map, len, kind)) {
+        os_unmap(map, len);
+        return NULL;
+    }
+    fetch_add(&g.maps, 1);
+    return map;
 }
 
 /* A new region with room for len bytes; NULL if the OS has no room for one
@@ -137,17 +177,17 @@ static struct region *add_region(size_t len)
     if (region_count == REGION_SLOTS)
         return NULL;
     size_t size = region_bytes < REGION_MIN ? REGION_MIN : region_bytes > REGION_MAX ? REGION_MAX : region_bytes;
-    char *base = NULL;
-    for (; size >= REGION_MIN / 4 && size >= 2 * len; size /= 2)
+    char *base = NULL, *newest = region_count ? regions[region_count - 1].base : NULL;
+    for (; size >= REGION_MIN / 4 && size >= 2 * len; size /= 2) {
+        /* right below the newest region (mappings grow down), so that the
+         * kernel counts them as one mapping; else anywhere */
+        if ((uintptr_t)newest > size && (base = os_map_at(newest - size, size)))
+            break;
         if ((base = os_map(size, CHUNK)))
             break;
-    if (!base)
-        return NULL;
-    if (!mark_units(base, size, U_REGION)) {
-        os_unmap(base, size);
-        return NULL;
     }
-    fetch_add(&g.maps, 1);
+    if (!recorded(base, size, U_REGION))
+        return NULL;
     size_t grains = size / REGION_GRAIN, meta = meta_grains(grains);
     struct region *r = &regions[region_count++];
     *r = (struct region){ .base = base, .state = (uint8_t *)base, .grains = grains, .first_free = meta,
@@ -176,9 +216,13 @@ static char *region_take(size_t len)
 }
 
 /* Extend the region block whose run is [map, map + mapped) to len bytes in
- * place: true if the grains after it were free, and are now its. */
+ * place: true if the grains after it were free, and are now its.  Not past
+ * REGION_BLOCK_MAX: a block that grows on moves to a mapping of its own,
+ * which mremap can grow without copying. */
 static bool region_extend(char *map, size_t mapped, size_t len)
 {
+    if (len > REGION_BLOCK_MAX)
+        return false;
     lock(&huge_lock);
     struct region *r = region_of(map);
     size_t i = r ? grain_of(r, map + mapped) : 0, k = (len - mapped) / REGION_GRAIN;
@@ -189,65 +233,76 @@ static bool region_extend(char *map, size_t mapped, size_t len)
     return ok;
 }
 
-static void unmap_units(char *p, size_t len)
+/* Grains [p, p + len) of region r, a block's, are now a hole (nothing of
+ * ours is mapped there), never reused. */
+static void make_hole(struct region *r, char *p, size_t len)
 {
-    mark_units(p, len, U_NONE);
-    os_unmap(p, len);
-    fetch_add(&g.unmaps, 1);
+    r->hole_grains += len / REGION_GRAIN;
+    set_grains(r, p, len, RG_HOLE, RG_HOLE);
 }
 
-/* Unmap the units of region r (CHUNK-sized) that no grain of is used, and
- * with `all` every unit that is not a hole already; they become holes,
- * never reused.  True if any went. */
-static bool punch_holes(struct region *r, bool all)
+/* The grains of [p, p + len) of region r, with no pages, are free again. */
+static void unclaim(struct region *r, char *p, size_t len)
 {
-    size_t units = r->grains / GRAINS_PER_UNIT, first_run = 0;
+    r->free_grains += len / REGION_GRAIN;
+    if (grain_of(r, p) < r->first_free)
+        r->first_free = grain_of(r, p);
+    set_grains(r, p, len, RG_FREE, RG_FREE);
+}
+
+/* Unmap the units of region r (CHUNK-sized) that are wholly free: they
+ * become holes.  True if any went. */
+static bool punch_holes(struct region *r)
+{
     bool any = false;
-    for (size_t u = 0; u < units;) {
-        size_t n = 0;
-        while (u + n < units) {
-            size_t i = (u + n) * GRAINS_PER_UNIT;
-            if (r->state[i] == RG_HOLE || (!all && free_grains_at(r, i, GRAINS_PER_UNIT) < GRAINS_PER_UNIT))
-                break;
-            n++;
-        }
-        if (!n) {
-            u++;
+    for (size_t i = 0; i < r->grains; i += GRAINS_PER_UNIT) {
+        if (free_grains_at(r, i, GRAINS_PER_UNIT) < GRAINS_PER_UNIT)
             continue;
-        }
-        if (!all) {
-            r->free_grains -= n * GRAINS_PER_UNIT;
-            r->hole_grains += n * GRAINS_PER_UNIT;
-            memset(r->state + u * GRAINS_PER_UNIT, RG_HOLE, n * GRAINS_PER_UNIT);
-        }
-        if (u == 0) /* the state is in it: last */
-            first_run = n;
-        else
-            unmap_units(grain_at(r, u * GRAINS_PER_UNIT), n * CHUNK);
+        r->free_grains -= GRAINS_PER_UNIT;
+        mark_units(grain_at(r, i), CHUNK, U_NONE); /* first: a stale pointer into it is no block */
+        make_hole(r, grain_at(r, i), CHUNK);
+        os_unmap(grain_at(r, i), CHUNK);
+        fetch_add(&g.unmaps, 1);
         any = true;
-        u += n;
     }
-    if (first_run)
-        unmap_units(r->base, first_run * CHUNK);
     return any;
 }
 
-/* Give back address space: the regions with no block are unmapped (not
- * their holes: one may hold somebody else's mapping by now), and with
- * `holes` (under address-space pressure) the free units of the others too.
- * True if anything went back. */
+/* Unmap region r, which holds no block (not its holes: one may hold
+ * somebody else's mapping by now), and forget it. */
+static void unmap_region(struct region *r)
+{
+    mark_units(r->base, r->grains * REGION_GRAIN, U_NONE);
+    region_bytes -= r->grains * REGION_GRAIN;
+    size_t first = 0; /* the run with the state goes last */
+    for (size_t i = 0; i < r->grains;) {
+        size_t n = 0;
+        while (i + n < r->grains && r->state[i + n] != RG_HOLE)
+            n++;
+        if (i == 0)
+            first = n;
+        else if (n)
+            os_unmap(grain_at(r, i), n * REGION_GRAIN);
+        i += n + (n == 0);
+    }
+    os_unmap(r->base, first * REGION_GRAIN);
+    fetch_add(&g.unmaps, 1);
+    *r = regions[--region_count];
+}
+
+/* Give back address space: the regions with no block are unmapped, and
+ * with `holes` (under address-space pressure) the free units of the others
+ * too.  True if anything went back. */
 static bool unmap_free_regions(bool holes)
 {
     bool any = false;
     for (size_t i = 0; i < region_count;) {
         struct region *r = &regions[i];
         if (r->free_grains + r->hole_grains + meta_grains(r->grains) == r->grains) {
-            region_bytes -= r->grains * REGION_GRAIN;
-            punch_holes(r, true);
-            *r = regions[--region_count];
+            unmap_region(r);
             any = true;
         } else {
-            any |= holes && punch_holes(r, false);
+            any |= holes && punch_holes(r);
             i++;
         }
     }
@@ -316,10 +371,7 @@ static void drop(char *map, size_t len)
     if (r) {
         os_purge(map, len);
         fetch_add(&g.purges, 1);
-        set_grains(r, map, len, RG_FREE, RG_FREE);
-        r->free_grains += len / REGION_GRAIN;
-        if (grain_of(r, map) < r->first_free)
-            r->first_free = grain_of(r, map);
+        unclaim(r, map, len);
     } else {
         os_unmap(map, len);
         fetch_add(&g.unmaps, 1);
@@ -468,23 +520,21 @@ static char *map_over_aligned(size_t n, size_t align, size_t *off, size_t *len)
 }
 
 /* Room for a huge block of n bytes aligned to align, whose offset and
- * length are *off and *len: a run of a region if `regional` (*len counted
- * in grains), else, or if no region has room, a mapping of its own (*len
- * counted in CHUNKs; map_over_aligned sets *off). */
-static char *map_huge(size_t n, size_t align, size_t *off, size_t *len, bool regional)
+ * length are *off and *len: a run of `run` bytes of a region if run is not
+ * 0 (*len counted in grains), else, or if no region has room, a mapping of
+ * its own (*len counted in CHUNKs; map_over_aligned sets *off).  *mapped
+ * is set to the length of the run or mapping. */
+static char *map_huge(size_t n, size_t align, size_t *off, size_t *len, size_t run, size_t *mapped)
 {
-    char *map = regional ? region_take(*len) : NULL;
-    if (map)
+    char *map = run ? region_take(run) : NULL;
+    if (map) {
+        *mapped = run;
         return map;
-    *len = huge_length(*off, n, CHUNK);
-    if (!(map = align > CHUNK ? map_over_aligned(n, align, off, len) : os_map(*len, CHUNK)))
-        return NULL;
-    if (!mark_units(map, *len, U_HUGE_START)) {
-        os_unmap(map, *len);
-        return NULL;
     }
-    fetch_add(&g.maps, 1);
-    return map;
+    *len = huge_length(*off, n, CHUNK);
+    map = align > CHUNK ? map_over_aligned(n, align, off, len) : os_map(*len, CHUNK);
+    *mapped = *len;
+    return recorded(map, *len, U_HUGE_START);
 }
 
 /* A huge block of n bytes aligned to align; zeroed if `zero`; `growing`
@@ -500,8 +550,14 @@ void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
         return NULL;
     }
     size_t off = huge_offset(align), mapped = 0, dirty = 0;
-    size_t len = huge_length(off, n, REGION_GRAIN);
-    bool in_region = align <= REGION_GRAIN && len && len <= REGION_BLOCK_MAX;
+    size_t len = huge_length(off, n, REGION_GRAIN), run = 0;
+    if (align <= REGION_GRAIN && len && len <= REGION_BLOCK_MAX) {
+        /* a run of a region; one that realloc grows gets room to grow into
+         * twice its size (pages come only where it writes), else blocks
+         * that grow side by side would be copied at every step */
+        size_t twice = growing ? huge_length(off, 2 * n, REGION_GRAIN) : len;
+        run = twice < REGION_BLOCK_MAX ? twice : REGION_BLOCK_MAX;
+    }
     char *map = align <= CHUNK ? reuse_huge(len, align, growing, &mapped) : NULL;
     fetch_add(&g.huge_allocs, 1);
     if (map) {
@@ -513,14 +569,13 @@ void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
             return NULL;
         }
     } else {
-        map = map_huge(n, align, &off, &len, in_region);
+        map = map_huge(n, align, &off, &len, run, &mapped);
         if (!map && give_back_address_space(false)) /* no room: make some, and ask again */
-            map = map_huge(n, align, &off, &len, in_region);
+            map = map_huge(n, align, &off, &len, run, &mapped);
         if (!map) {
             errno = ENOMEM;
             return NULL;
         }
-        mapped = len;
         if (align <= CHUNK && !regional(map))
             dirty = fill_from_cache(map, len);
     }
@@ -563,6 +618,22 @@ static char *grow_from_cache(char *map, size_t mapped, size_t len)
     return to;
 }
 
+/* Move the region block [map, map + mapped), of which `length` bytes are
+ * in use, to a new run of `run` bytes: its bytes are copied (moving its
+ * pages would cut the region into pieces the kernel cannot merge), and the
+ * old run's pages go back at once.  The new run, or NULL if there is none. */
+static char *region_move(char *map, size_t mapped, size_t length, size_t run)
+{
+    char *to = region_take(run);
+    if (!to)
+        return NULL;
+    memcpy(to, map, length);
+    lock(&huge_lock);
+    drop(map, mapped);
+    unlock(&huge_lock);
+    return to;
+}
+
 /* Resize a huge block: within its run or mapping if it has room (a block
  * that shrinks below a quarter of it gives the rest to the cache), else a
  * region's block in place if the grains after it are free, a mapping of its
@@ -582,11 +653,18 @@ void *huge_resize(block *b, size_t n)
         return payload_of(b);
     }
     char *moved = map;
-    if (len < mapped)
+    size_t run = len; /* the run or mapping the block will have */
+    if (len < mapped) {
         retire(map + len, mapped - len);
-    else if (in_region ? !region_extend(map, mapped, len)
-                       : !(moved = grow_from_cache(map, mapped, len)) && !(moved = os_remap(map, mapped, len, CHUNK)))
+    } else if (in_region) { /* (room to grow into twice its size, if it moves) */
+        run = 2 * len < REGION_BLOCK_MAX ? 2 * len : REGION_BLOCK_MAX;
+        if (!region_extend(map, mapped, len) && (len > REGION_BLOCK_MAX || !(moved = region_move(map, mapped, w->length, run))))
+            return NULL;
+        if (moved == map)
+            run = len;
+    } else if (!(moved = grow_from_cache(map, mapped, len)) && !(moved = os_remap(map, mapped, len, CHUNK))) {
         return NULL;
+    }
     if (!in_region) {
         if (!mark_units(moved, len, U_HUGE_START))
             fatal("no memory left to map", moved, "realloc");
@@ -594,7 +672,7 @@ void *huge_resize(block *b, size_t n)
             mark_units(map, mapped, U_HUGE_FREED);
     }
     count_huge(mapped, -1);
-    return huge_place(moved, len, off, len);
+    return huge_place(moved, run, off, len);
 }
 
 /* Give back what the huge blocks hold unused: the cached runs and

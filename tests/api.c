@@ -141,17 +141,17 @@ GROUP(huge_reuse)
     int (*stats)(struct bimp_stats *) = (int (*)(struct bimp_stats *))dlsym(RTLD_DEFAULT, "bimp_stats");
     struct bimp_stats before, after;
     CHECK(stats && stats(&before) == 0);
-    char *piece[3];
+    char *piece[3]; /* above 4 MiB: mappings of their own */
     for (int i = 0; i < 3; i++) {
-        piece[i] = malloc((size_t)(i + 1) * MB);
+        piece[i] = malloc((size_t)(i + 5) * MB);
         CHECK(piece[i] != NULL);
         if (piece[i])
-            memset(piece[i], 0xab, (size_t)(i + 1) * MB);
+            memset(piece[i], 0xab, (size_t)(i + 5) * MB);
     }
     for (int i = 0; i < 3; i++)
         free(piece[i]);
-    /* 5.5 MiB: no single cached mapping holds it, two and a half do. */
-    size_t n = 5 * MB + MB / 2;
+    /* 14.5 MiB: no single cached mapping holds it, two and a half do. */
+    size_t n = 14 * MB + MB / 2;
     unsigned char *z = calloc(n, 1);
     CHECK(z != NULL);
     int zero = z != NULL;
@@ -160,23 +160,23 @@ GROUP(huge_reuse)
     CHECK(zero);
     CHECK(stats && stats(&after) == 0 && after.huge_reused > before.huge_reused);
     /* Grow over cached pages, keeping the contents. */
-    char *spare = malloc(4 * MB);
+    char *spare = malloc(6 * MB);
     CHECK(spare != NULL);
     free(spare);
-    char *g = malloc(2 * MB);
+    char *g = malloc(5 * MB);
     CHECK(g != NULL);
     if (g) {
-        fill(g, 2 * MB, 7);
-        g = realloc(g, 7 * MB);
-        CHECK(g && intact(g, 2 * MB, 7));
+        fill(g, 5 * MB, 7);
+        g = realloc(g, 12 * MB);
+        CHECK(g && intact(g, 5 * MB, 7));
         if (g) {
-            fill(g, 7 * MB, 8);
+            fill(g, 12 * MB, 8);
             /* Shrink below a quarter: the tail goes to the cache. */
-            g = realloc(g, MB);
-            CHECK(g && intact(g, MB, 8));
+            g = realloc(g, 2 * MB);
+            CHECK(g && intact(g, 2 * MB, 8));
             char *t = calloc(5 * MB, 1);
             CHECK(t && t[0] == 0 && t[5 * MB - 1] == 0 && t[MB] == 0);
-            CHECK(g && intact(g, MB, 8));
+            CHECK(g && intact(g, 2 * MB, 8));
             free(t);
         }
         free(g);

@@ -76,6 +76,8 @@ misuse() {
 misuse double-free-small          "double free of"     free
 misuse double-free-medium         "double free of"     free
 misuse double-free-huge           "double free of"     free
+misuse double-free-region         "double free of"     free
+misuse double-free-region-purged  "double free of"     free
 misuse double-free-top            "double free of"     free
 misuse double-free-below          "double free of"     free
 misuse double-free-thread         "double free of"     free
@@ -86,10 +88,12 @@ misuse invalid-stack              "invalid pointer"    free
 misuse invalid-global             "invalid pointer"    free
 misuse invalid-mmap               "invalid pointer"    free
 misuse invalid-interior           "invalid pointer"    free
+misuse invalid-interior-region    "invalid pointer"    free
 misuse invalid-misaligned         "invalid pointer"    free
 misuse invalid-realloc-stack      "invalid pointer"    realloc
 misuse invalid-usable-global      "invalid pointer"    malloc_usable_size
 misuse freed-realloc              "use of freed block" realloc
+misuse freed-realloc-region       "use of freed block" realloc
 misuse freed-usable               "use of freed block" malloc_usable_size
 misuse size-too-large             "wrong size for"     free_sized
 misuse size-too-small             "wrong size for"     free_sized
