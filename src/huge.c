@@ -634,11 +634,31 @@ static char *region_move(char *map, size_t mapped, size_t length, size_t run)
     return to;
 }
 
+/* Move region block b, grown past REGION_BLOCK_MAX to n bytes, to a
+ * mapping of its own: its bytes are copied and its old run's pages go back
+ * at once (freed and cached, a copied block's old pages would only add to
+ * the peak).  The new block, or NULL if there is no memory (b is kept). */
+static void *leave_region(block *b, size_t n)
+{
+    void *q = huge_alloc(n, GRANULE, false, true);
+    if (!q)
+        return NULL;
+    memcpy(q, payload_of(b), huge_usable(b));
+    char *map = huge_map(b);
+    size_t mapped = huge_words_of(map)->mapped;
+    count_huge(mapped, -1);
+    lock(&huge_lock);
+    drop(map, mapped);
+    unlock(&huge_lock);
+    return q;
+}
+
 /* Resize a huge block: within its run or mapping if it has room (a block
  * that shrinks below a quarter of it gives the rest to the cache), else a
- * region's block in place if the grains after it are free, a mapping of its
- * own grown or moved (with cached pages if there are any); NULL if that
- * cannot be done (the caller copies). */
+ * region's block in place if the grains after it are free, else copied to
+ * a new run (or past 4 MiB to a mapping of its own), a mapping of its own
+ * grown or moved (with cached pages if there are any); NULL if that cannot
+ * be done (the caller copies). */
 void *huge_resize(block *b, size_t n)
 {
     char *map = huge_map(b);
@@ -657,11 +677,13 @@ void *huge_resize(block *b, size_t n)
     if (len < mapped) {
         retire(map + len, mapped - len);
     } else if (in_region) { /* (room to grow into twice its size, if it moves) */
+        if (len > REGION_BLOCK_MAX)
+            return leave_region(b, n);
         run = 2 * len < REGION_BLOCK_MAX ? 2 * len : REGION_BLOCK_MAX;
-        if (!region_extend(map, mapped, len) && (len > REGION_BLOCK_MAX || !(moved = region_move(map, mapped, w->length, run))))
-            return NULL;
-        if (moved == map)
+        if (region_extend(map, mapped, len))
             run = len;
+        else if (!(moved = region_move(map, mapped, w->length, run)))
+            return NULL;
     } else if (!(moved = grow_from_cache(map, mapped, len)) && !(moved = os_remap(map, mapped, len, CHUNK))) {
         return NULL;
     }
