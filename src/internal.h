@@ -910,6 +910,7 @@ struct options {
     size_t verbose;                     /* BIMP_VERBOSE: the banner at start-up */
     size_t show_stats;                  /* BIMP_SHOW_STATS: STATS_* at exit */
     char stats_file[OPTION_TEXT_MAX];   /* BIMP_STATS_FILE: %p the pid; empty: stderr */
+    char program[OPTION_TEXT_MAX];      /* BIMP_PROGRAM: reports only from it; empty: all */
     /* The heap profile: on, bytes per sample on average, its file. */
     size_t profile, profile_rate;
     char profile_file[OPTION_TEXT_MAX];

@@ -42,6 +42,8 @@ static const struct option {
       .meaning = "statistics at exit: 1 or text, 2 or json", .words = show_stats_words },
     { .name = "BIMP_STATS_FILE", .text = opt.stats_file,
       .meaning = "file for them, %p the pid (default: stderr)" },
+    { .name = "BIMP_PROGRAM", .text = opt.program,
+      .meaning = "statistics and profile at exit only from this program (default: all)" },
     { .name = "BIMP_PROFILE", .value = &opt.profile, .max = 1,
       .meaning = "heap profile: sample allocations, report at exit" },
     { .name = "BIMP_PROFILE_RATE", .value = &opt.profile_rate, .max = (size_t)1 << 40,

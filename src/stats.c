@@ -319,6 +319,10 @@ static void show_stats(void)
 
 static DESTRUCTOR void show_stats_at_exit(void)
 {
+    /* BIMP_PROGRAM: the name a process runs as (what ps shows), so that a
+     * program started through a shell or a wrapper reports alone */
+    if (opt.program[0] && strcmp(opt.program, os_program_name()) != 0)
+        return;
     if (opt.show_stats)
         show_stats();
     if (opt.profile)

@@ -331,6 +331,22 @@ else
 fi
 [ -z "$why" ] && pass stats-file-per-process || fail stats-file-per-process "$why"
 
+# BIMP_PROGRAM: a program started through a shell reports alone (bash,
+# preloaded too, says nothing); a name no process has: no report at all.
+run BIMP_SHOW_STATS=1 BIMP_PROGRAM=probe bash -c '"$1" lifo 100; true' bash "$BIN/probe"
+why=$(check_block "$err")
+[ $rc -ne 0 ] && why="exit status $rc"
+[ -z "$why" ] && pass program-reports-alone || fail program-reports-alone "$why"
+run BIMP_SHOW_STATS=1 BIMP_PROFILE=1 BIMP_PROGRAM=no-such-program bash -c '"$1" lifo 100; true' bash "$BIN/probe"
+if [ $rc -eq 0 ] && [ -z "$err" ]; then
+    pass program-other-reports-nothing
+else
+    fail program-other-reports-nothing "exit status $rc, stderr '$(firstline "$err")'"
+fi
+run BIMP_SHOW_STATS=1 bash -c '"$1" lifo 100; true' bash "$BIN/probe"
+n=$(grep -c ': statistics of pid ' <<<"$err")
+[ $rc -eq 0 ] && [ "$n" -eq 2 ] && pass program-unset-reports-all || fail program-unset-reports-all "exit status $rc, $n reports (wanted bash's and probe's)"
+
 # BIMP_SHOW_STATS=json: one line, a JSON object that a standard parser reads,
 # with pid, program, every option and every field of struct bimp_stats.
 run BIMP_SHOW_STATS=json "$BIN/probe" lifo 100
