@@ -1868,10 +1868,7 @@ static bool purge_free_runs(heap *h)
 bool give_back_address_space(bool always)
 {
     if (!always) {
-        size_t cached, cached_bytes, regions, region_bytes, region_free;
-        huge_cache_stats(&cached, &cached_bytes);
-        huge_region_stats(&regions, &region_bytes, &region_free);
-        if (cached_bytes + region_free + pool_unused_bytes() < GIVE_BACK_MIN)
+        if (huge_unused_bytes() + pool_unused_bytes() < GIVE_BACK_MIN)
             return false;
     }
     heap *h = my_heap(); /* a sentinel heap's current chunk is empty_chunk, its pages empty_page */

@@ -216,13 +216,9 @@ static char *region_take(size_t len)
 }
 
 /* Extend the region block whose run is [map, map + mapped) to len bytes in
- * place: true if the grains after it were free, and are now its.  Not past
- * REGION_BLOCK_MAX: a block that grows on moves to a mapping of its own,
- * which mremap can grow without copying. */
+ * place: true if the grains after it were free, and are now its. */
 static bool region_extend(char *map, size_t mapped, size_t len)
 {
-    if (len > REGION_BLOCK_MAX)
-        return false;
     lock(&huge_lock);
     struct region *r = region_of(map);
     size_t i = r ? grain_of(r, map + mapped) : 0, k = (len - mapped) / REGION_GRAIN;
@@ -231,14 +227,6 @@ static bool region_extend(char *map, size_t mapped, size_t len)
         claim(r, i, k, RG_BODY);
     unlock(&huge_lock);
     return ok;
-}
-
-/* Grains [p, p + len) of region r, a block's, are now a hole (nothing of
- * ours is mapped there), never reused. */
-static void make_hole(struct region *r, char *p, size_t len)
-{
-    r->hole_grains += len / REGION_GRAIN;
-    set_grains(r, p, len, RG_HOLE, RG_HOLE);
 }
 
 /* The grains of [p, p + len) of region r, with no pages, are free again. */
@@ -259,8 +247,9 @@ static bool punch_holes(struct region *r)
         if (free_grains_at(r, i, GRAINS_PER_UNIT) < GRAINS_PER_UNIT)
             continue;
         r->free_grains -= GRAINS_PER_UNIT;
+        r->hole_grains += GRAINS_PER_UNIT;
         mark_units(grain_at(r, i), CHUNK, U_NONE); /* first: a stale pointer into it is no block */
-        make_hole(r, grain_at(r, i), CHUNK);
+        set_grains(r, grain_at(r, i), CHUNK, RG_HOLE, RG_HOLE);
         os_unmap(grain_at(r, i), CHUNK);
         fetch_add(&g.unmaps, 1);
         any = true;
@@ -463,10 +452,11 @@ static size_t fill_from_cache(char *to, size_t len)
  * has room for it (the oldest make way), else dropped. */
 static void retire(char *map, size_t len)
 {
-    if (!regional(map))
+    bool in_region = regional(map);
+    if (!in_region)
         mark_units(map, len, U_HUGE_FREED);
     lock(&huge_lock);
-    if (regional(map))
+    if (in_region)
         set_grains(region_of(map), map, len, RG_FREED, RG_FREED);
     uint64_t now = os_now_ms();
     expire_huge(now);
@@ -618,6 +608,15 @@ static char *grow_from_cache(char *map, size_t mapped, size_t len)
     return to;
 }
 
+/* A copied block's old run goes back at once: kept in the cache, its pages
+ * would only add to the peak. */
+static void drop_copied(char *map, size_t mapped)
+{
+    lock(&huge_lock);
+    drop(map, mapped);
+    unlock(&huge_lock);
+}
+
 /* Move the region block [map, map + mapped), of which `length` bytes are
  * in use, to a new run of `run` bytes: its bytes are copied (moving its
  * pages would cut the region into pieces the kernel cannot merge), and the
@@ -628,28 +627,22 @@ static char *region_move(char *map, size_t mapped, size_t length, size_t run)
     if (!to)
         return NULL;
     memcpy(to, map, length);
-    lock(&huge_lock);
-    drop(map, mapped);
-    unlock(&huge_lock);
+    drop_copied(map, mapped);
     return to;
 }
 
-/* Move region block b, grown past REGION_BLOCK_MAX to n bytes, to a
- * mapping of its own: its bytes are copied and its old run's pages go back
- * at once (freed and cached, a copied block's old pages would only add to
- * the peak).  The new block, or NULL if there is no memory (b is kept). */
-static void *leave_region(block *b, size_t n)
+/* Move region block b, whose run is [map, map + mapped), grown past
+ * REGION_BLOCK_MAX to n bytes, to a mapping of its own (which mremap can
+ * grow without copying): its bytes are copied, its old run dropped.  The
+ * new block, or NULL if there is no memory (b is kept). */
+static void *leave_region(block *b, char *map, size_t mapped, size_t n)
 {
     void *q = huge_alloc(n, GRANULE, false, true);
     if (!q)
         return NULL;
     memcpy(q, payload_of(b), huge_usable(b));
-    char *map = huge_map(b);
-    size_t mapped = huge_words_of(map)->mapped;
     count_huge(mapped, -1);
-    lock(&huge_lock);
-    drop(map, mapped);
-    unlock(&huge_lock);
+    drop_copied(map, mapped);
     return q;
 }
 
@@ -678,7 +671,7 @@ void *huge_resize(block *b, size_t n)
         retire(map + len, mapped - len);
     } else if (in_region) { /* (room to grow into twice its size, if it moves) */
         if (len > REGION_BLOCK_MAX)
-            return leave_region(b, n);
+            return leave_region(b, map, mapped, n);
         run = 2 * len < REGION_BLOCK_MAX ? 2 * len : REGION_BLOCK_MAX;
         if (region_extend(map, mapped, len))
             run = len;
@@ -717,6 +710,15 @@ void huge_cache_stats(size_t *count, size_t *bytes)
     *count = huge_cache.count;
     *bytes = load_relaxed(&huge_cache.bytes);
     unlock(&huge_lock);
+}
+
+/* What the huge blocks hold unused: cached runs and mappings, and free grains. */
+size_t huge_unused_bytes(void)
+{
+    size_t count, cached, regions_now, bytes, free_bytes;
+    huge_cache_stats(&count, &cached);
+    huge_region_stats(&regions_now, &bytes, &free_bytes);
+    return cached + free_bytes;
 }
 
 /* The regions, their bytes (but holes) and their free bytes, for the statistics. */

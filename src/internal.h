@@ -183,17 +183,18 @@
  *  9. A thread's copy of its heap's current chunk (my_cur) is h->cur, so
  *     that malloc's fast path reaches the cursor in one load fewer.
  *
- * A huge block is a run of whole CHUNKs, aligned to CHUNK, that no other
- * block shares: [length][offset][pad][h|payload...], with h.prev the byte
- * offset of h from the run's start (also kept in the run's second word) and
- * HUGE in info.  Up to REGION_BLOCK_MAX the run is carved from a region (a
- * few big mappings hold all such blocks); above, or aligned beyond CHUNK,
- * it is a mapping of its own.  Either is "the block's mapping" below.
+ * A huge block is a run of memory that no other block shares:
+ * [length][offset][pad][h|payload...], with h.prev the byte offset of h from
+ * the run's start (also kept in the run's second word) and HUGE in info.
+ * Up to 4 MiB the run is whole 16 KiB grains of a region (a few big
+ * mappings hold all such blocks, src/huge.c); above, or aligned beyond a
+ * grain, it is a mapping of its own, whole CHUNKs aligned to CHUNK.  Either
+ * is "the block's mapping" below.
  *
  * The address map records, for every CHUNK-sized unit of the address space,
- * whether it is a chunk of Bimp's, (part of) a huge block, or not Bimp's; free
- * consults it for pointers outside the break, so that it never reads memory
- * Bimp does not own.
+ * whether it is a chunk of Bimp's, (part of) a huge block's own mapping, a
+ * region's, or not Bimp's; free consults it for pointers outside the break,
+ * so that it never reads memory Bimp does not own.
  */
 
 #define GRANULE ((size_t)BIMP_ALIGN)
@@ -1090,6 +1091,7 @@ unsigned region_state(const void *a);
 bool huge_starts_at(const char *map);
 void huge_cache_stats(size_t *count, size_t *bytes);
 void huge_region_stats(size_t *count, size_t *bytes, size_t *free_bytes);
+size_t huge_unused_bytes(void);
 extern lock_t huge_lock;
 
 /* ======================================================================== */

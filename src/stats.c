@@ -173,7 +173,7 @@ static const struct stat_row {
     { "  pushed on a top", STAT(bumped), STAT_NONE, 0, NULL },
     { "  reused, exact size", STAT(reused_exact), STAT_NONE, 0, NULL },
     { "  reused, split", STAT(reused_split), STAT_NONE, 0, NULL },
-    { "  huge (a region's or own mapping)", STAT(huge_allocations), STAT_NONE, 0, NULL },
+    { "  huge (region or mapping)", STAT(huge_allocations), STAT_NONE, 0, NULL },
     { "    of which reused mappings", STAT(huge_reused), STAT_NONE, 0, NULL },
     { "frees; memory came back by", STAT(frees), STAT_NONE, 0, NULL },
     { "  small, pops of a page's top", STAT(small_pops), STAT_NONE, 0, "small swept" },

@@ -21,13 +21,6 @@ static size_t queued;
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static double deadline;
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Mostly small sizes, a few up to 64 KiB. */
 static size_t random_size(uint64_t *s)
 {
@@ -40,7 +33,7 @@ static size_t random_size(uint64_t *s)
 static void *worker(void *arg)
 {
     uint64_t s = (uint64_t)(uintptr_t)arg * 0x9e3779b97f4a7c15u + 1;
-    for (int i = 0; i < LIFETIME && now() < deadline; i++) {
+    for (int i = 0; i < LIFETIME && monotonic_seconds() < deadline; i++) {
         bool push = rnd(&s) % 100 < 52;
         void *p = push ? malloc(random_size(&s)) : NULL;
         if (p)
@@ -65,12 +58,12 @@ int main(int argc, char **argv)
     double seconds = argc > 1 ? atof(argv[1]) : 3;
     memset(queue, 0, sizeof queue);
     size_t start = resident_bytes() / 1024, peak = start;
-    deadline = now() + seconds;
+    deadline = monotonic_seconds() + seconds;
     pthread_t t[THREADS];
     unsigned long made = 0;
     for (int i = 0; i < THREADS; i++)
         pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)made++);
-    while (now() < deadline) { /* replace the threads that are done */
+    while (monotonic_seconds() < deadline) { /* replace the threads that are done */
         for (int i = 0; i < THREADS; i++) {
             if (pthread_tryjoin_np(t[i], NULL) == 0)
                 pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)made++);

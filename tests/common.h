@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int group_failures, total_failures;
@@ -62,6 +63,14 @@ static inline int intact(const void *p, size_t n, uintptr_t seed)
         if (b[i] != pattern(seed, i))
             return 0;
     return 1;
+}
+
+/* A monotonic clock, in seconds: tests are bounded by time. */
+static inline double monotonic_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* The process's resident memory, in bytes. */

@@ -58,13 +58,6 @@ static void on_alarm(int sig)
     errno = saved;
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Random sizes: mostly small, some medium, a few huge (own mappings). */
 static size_t random_size(unsigned *seed)
 {
@@ -92,7 +85,7 @@ static void *churn(void *arg)
     unsigned char *slot[SLOTS] = { 0 };
     size_t len[SLOTS] = { 0 };
     long damaged = 0;
-    for (long i = 0; (i & 1023) || now() < deadline; i++) {
+    for (long i = 0; (i & 1023) || monotonic_seconds() < deadline; i++) {
         if (nested && me == 0 && i % 64 == 0) {
             if (!fork_and_wait())
                 at->bad_children++;
@@ -131,7 +124,7 @@ static void progress(char *out, size_t size)
  * end, something hangs; say how far it got, and end it. */
 static void watch(pid_t run)
 {
-    for (double end = now() + seconds + GRACE; now() < end;) {
+    for (double end = monotonic_seconds() + seconds + GRACE; monotonic_seconds() < end;) {
         if (getppid() != run)
             _exit(0); /* the run is over */
         usleep(100000);
@@ -167,7 +160,7 @@ int main(int argc, char **argv)
     sigaction(SIGALRM, &sa, NULL);
     int period_us = nested ? 3000 : 2000;
     struct itimerval every = { { 0, period_us }, { 0, period_us } };
-    deadline = now() + seconds;
+    deadline = monotonic_seconds() + seconds;
     setitimer(ITIMER_REAL, &every, NULL);
 
     pthread_t other;

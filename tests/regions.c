@@ -10,7 +10,6 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <sys/wait.h>
-#include <time.h>
 
 static const char *variant;
 static int (*stats)(struct bimp_stats *);
@@ -218,8 +217,7 @@ static void *churn(void *arg)
     char *p[16] = { 0 };
     size_t n[16] = { 0 };
     long bad = 0;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double end = monotonic_seconds() + seconds;
     do {
         for (int k = 0; k < 256; k++) {
             r ^= r << 13, r ^= r >> 7, r ^= r << 17;
@@ -248,8 +246,7 @@ static void *churn(void *arg)
             }
             stamp(p[i], n[i], id * 16 + (uintptr_t)i);
         }
-        clock_gettime(CLOCK_MONOTONIC, &t);
-    } while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 < seconds);
+    } while (monotonic_seconds() < end);
     for (int i = 0; i < 16; i++)
         free(p[i]);
     return (void *)bad;

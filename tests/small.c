@@ -23,13 +23,6 @@ static const char *variant;
 static int (*stats)(struct bimp_stats *);
 static void (*check_heap)(void); /* debug builds only */
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Random small sizes: mostly tiny, every class up to 1 KiB. */
 static size_t random_small(uint64_t *s)
 {
@@ -50,7 +43,7 @@ static void model(double seconds)
     uint64_t s = 12345;
     size_t align = getenv("BIMP_TEST_ALIGN") ? strtoul(getenv("BIMP_TEST_ALIGN"), 0, 10) : 16;
     long ops = 0;
-    for (double end = now() + seconds; (ops & 255) || now() < end; ops++) {
+    for (double end = monotonic_seconds() + seconds; (ops & 255) || monotonic_seconds() < end; ops++) {
         size_t k = rnd(&s) % SLOTS;
         unsigned op = (unsigned)(rnd(&s) % 8);
         if (p[k]) {
