@@ -1051,25 +1051,27 @@ static ALWAYS_INLINE void *alloc_unsampled(size_t n)
     return alloc_headered(n);
 }
 
-/* The allocation that crosses the profile's countdown: recorded. */
-static NOINLINE void *alloc_sampled(size_t n)
+/* The allocation that crosses the countdown: src/watch.c counts it, and
+ * says if it is the profile's sample, which is headered (its header says
+ * so) and recorded. */
+static NOINLINE void *alloc_watched(size_t n)
 {
-    *my_countdown() = next_interval();
-    if (!opt.profile)
-        return alloc_unsampled(n);
-    void *p = alloc_headered(n); /* a sampled block is headered: its header says so */
-    if (p)
+    bool sample = watch();
+    void *p = sample ? alloc_headered(n) : alloc_unsampled(n);
+    if (p && sample)
         profile_record(p, n);
+    if (p && counting_sizes())
+        count_size(my_heap(), n);
     return p;
 }
 
-/* malloc: the profile's countdown of bytes, then the allocation. */
+/* malloc: the countdown of bytes (src/watch.c), then the allocation. */
 static ALWAYS_INLINE void *alloc(size_t n)
 {
-    ptrdiff_t *countdown = my_countdown(); /* 0 at first: each thread's first allocation samples */
+    ptrdiff_t *countdown = my_countdown(); /* 0 at first: each thread's first allocation is watched */
     *countdown = (ptrdiff_t)((uintptr_t)*countdown - n); /* wraps for absurd n, which fail anyway */
     if (UNLIKELY(*countdown < 0))
-        return alloc_sampled(n);
+        return alloc_watched(n);
     return alloc_unsampled(n);
 }
 

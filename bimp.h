@@ -103,6 +103,13 @@ void bimp_print_stats(int fd);
 void bimp_profile_dump(int fd);
 void bimp_profile_folded(int fd, int below);
 
+/* A live report now, as BIMP_DUMP_BYTES, BIMP_DUMP_SECONDS and
+ * BIMP_DUMP_SIGNAL make them: a line of JSON statistics appended to
+ * PREFIX.stats.jsonl and, with the profile on, PREFIX.NNNN.heap and
+ * PREFIX.NNNN.below.heap (PREFIX: BIMP_DUMP_FILE, default bimp.%p).  Not
+ * from a signal handler. */
+void bimp_dump(void);
+
 /* The prefixed library, libbimp-prefixed.so (`pkg-config bimp-prefixed`),
  * leaves the C library's malloc in place and offers Bimp beside it under
  * these names; its blocks must be freed with bimp_free.  (libbimp.so defines

@@ -105,9 +105,18 @@ const char *os_program_name(void);
  * platform cannot tell. */
 size_t os_resident_bytes(void);
 
-/* Create (or truncate) a file for writing, close-on-exec: a descriptor, or
- * -1.  os_close closes what os_create opened. */
-int os_create(const char *path);
+/* Create (or truncate, or with `append` open at its end) a file for
+ * writing, close-on-exec: a descriptor, or -1.  os_close closes what
+ * os_create opened. */
+int os_create(const char *path, bool append);
+
+/* The process's mappings as pprof-style tools read them (the text of
+ * Linux's /proc/self/maps), written to fd; nothing if unknown. */
+void os_write_maps(int fd);
+
+/* Call handler(signo) when signal signo arrives (SA_RESTART): false for a
+ * signal the program's faults or the kernel own (SIGSEGV, SIGKILL, ...). */
+bool os_on_signal(int signo, void (*handler)(int));
 void os_close(int fd);
 
 /* Write all of a message to file descriptor fd, ignoring errors. */

@@ -129,6 +129,17 @@ size_t os_resident_bytes(void)
     return pages * os_page_size();
 }
 
+void os_write_maps(int fd)
+{
+    char buf[4096];
+    int in = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+    while (in >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        os_write(fd, buf, (size_t)n);
+    if (in >= 0)
+        close(in);
+}
+
 const char *os_program_name(void)
 {
     return program_invocation_short_name ? program_invocation_short_name : "?";

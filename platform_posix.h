@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,9 +145,25 @@ long os_pid(void)
     return (long)getpid();
 }
 
-int os_create(const char *path)
+int os_create(const char *path, bool append)
 {
-    return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    return open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+}
+
+/* The signals a program's faults and the kernel own (and SIGABRT, Bimp's
+ * own abort) are refused. */
+bool os_on_signal(int signo, void (*handler)(int))
+{
+    static const int refused[] = { SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS };
+    for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++)
+        if (signo == refused[k])
+            return false;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    return signo > 0 && sigaction(signo, &sa, NULL) == 0;
 }
 
 void os_close(int fd)

@@ -100,16 +100,17 @@ void expand_pid(text *t, const char *pattern)
     }
 }
 
-/* A report file for BIMP_STATS_FILE or BIMP_PROFILE_FILE: the pattern with
- * %p expanded, then `suffix`; created or truncated.  Standard error, with a
- * line that says so, if it cannot be created.  The caller closes it (not 2). */
-int create_report(const char *pattern, const char *suffix)
+/* A report file for BIMP_STATS_FILE, BIMP_PROFILE_FILE or BIMP_DUMP_FILE:
+ * the pattern with %p expanded, then `suffix`; created or truncated (or
+ * with `append`, opened at its end).  Standard error, with a line that says
+ * so, if it cannot be created.  The caller closes it (not 2). */
+int create_report(const char *pattern, const char *suffix, bool append)
 {
     text path = { .len = 0 };
     expand_pid(&path, pattern);
     put_str(&path, suffix);
     path.buf[path.len < sizeof path.buf ? path.len : sizeof path.buf - 1] = 0;
-    int fd = os_create(path.buf);
+    int fd = os_create(path.buf, append);
     if (fd >= 0)
         return fd;
     text t = { .len = 0 };
@@ -120,7 +121,56 @@ int create_report(const char *pattern, const char *suffix)
     return 2;
 }
 
-/* The one fatal path: `bimp: <what> <pointer> (in <function>)`, then abort. */
+/* ` (in <function>)`: the function the program called, by the name it
+ * called it (bimp_free in the prefixed library). */
+static void put_function(text *t, const char *function)
+{
+    put_str(t, " (in ");
+#ifdef BIMP_PREFIX
+    if (strncmp(function, "bimp_", 5) != 0)
+        put_str(t, "bimp_");
+#endif
+    put_str(t, function);
+    put_str(t, ")");
+}
+
+/* After a fatal line: `bimp:   at <frame> <- <frame> ...`, the stack of
+ * the failing call from the program's frame that called Bimp outwards,
+ * named as the heap profile names frames.  The unwinder may allocate the
+ * first time it runs (glibc loads libgcc_s), so it is not asked while this
+ * thread holds a lock of Bimp's before it has run once; and a failure
+ * inside it (the heap is damaged) gets its own line without a stack. */
+static bool unwinder_ready;
+
+static void put_call_stack(void)
+{
+    static PER_THREAD bool unwinding;
+    text t = { .len = 0 };
+    if (unwinding)
+        return;
+    if (locks_held && !load_relaxed(&unwinder_ready)) {
+        put_str(&t, "bimp:   (no call stack: the unwinder is not loaded yet, and a lock is held)");
+        put_line(&t);
+        return;
+    }
+    unwinding = true;
+    void *frame[32];
+    int depth = os_backtrace(frame, 32), first = 0;
+    store_relaxed(&unwinder_ready, true);
+    while (first < depth && os_object_of(frame[first]) == os_object_of((void *)&put_call_stack))
+        first++; /* Bimp's own frames */
+    put_str(&t, "bimp:   at ");
+    for (int f = first; f < depth; f++) {
+        put_str(&t, f > first ? " <- " : "");
+        put_frame(&t, frame[f]);
+    }
+    if (first < depth)
+        put_line(&t);
+    unwinding = false;
+}
+
+/* The one fatal path: `bimp: <what> <pointer> (in <function>)` and the
+ * call stack, then abort. */
 COLD _Noreturn void fatal(const char *what, const void *p, const char *function)
 {
     text t = { .len = 0 };
@@ -128,30 +178,27 @@ COLD _Noreturn void fatal(const char *what, const void *p, const char *function)
     put_str(&t, what);
     put_str(&t, " 0x");
     put_uint(&t, (uintptr_t)p, 16, 0);
-    put_str(&t, " (in ");
-    put_str(&t, function);
-    put_str(&t, ")");
+    put_function(&t, function);
     put_line(&t);
+    put_call_stack();
     os_fatal();
 }
 
 
 /* The one path for damaged metadata: `bimp: heap corruption at <block>
- * (in <function>): <why>`, then abort.  `function` may be NULL where the
+ * (in <function>): <why>` and the call stack, then abort.  `function` may be NULL where the
  * check sits below every entry point (merging, bins). */
 COLD _Noreturn void corrupt(const void *block_at, const char *why, const char *function)
 {
     text t = { .len = 0 };
     put_str(&t, "bimp: heap corruption at 0x");
     put_uint(&t, (uintptr_t)block_at + HEADER, 16, 0);
-    if (function) {
-        put_str(&t, " (in ");
-        put_str(&t, function);
-        put_str(&t, ")");
-    }
+    if (function)
+        put_function(&t, function);
     put_str(&t, ": ");
     put_str(&t, why);
     put_line(&t);
+    put_call_stack();
     os_fatal();
 }
 

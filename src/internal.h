@@ -670,6 +670,13 @@ typedef struct arena_node {
     struct arena_node *older, *newer;
 } arena_node;
 
+/* The size histogram's bins (src/watch.c): requests up to 16 bytes, then
+ * two per power of two. */
+#define SIZE_BINS 121
+typedef struct {
+    size_t count, bytes;
+} size_count;
+
 /* What a heap's owner did, for the statistics (bimp_stats). */
 typedef struct {
     size_t small_bumped, small_reused;       /* small allocations: pushed on a page, a freed bit taken */
@@ -721,6 +728,7 @@ struct heap {
     heap *arena_thread;
     arena_node nodes;
     heap *next_spare;
+    size_count *sizes;    /* the size histogram (src/watch.c): SIZE_BINS, mapped at its first count */
 };
 
 /* The sentinels, one chunk and three heaps that hold no memory, so that the
@@ -879,7 +887,7 @@ void put_human(text *t, size_t n, bool bytes);
 void put_column(text *t, size_t col);
 void put_json_str(text *t, const char *s);
 void put_process(text *t);
-int create_report(const char *pattern, const char *suffix);
+int create_report(const char *pattern, const char *suffix, bool append);
 COLD _Noreturn void fatal(const char *what, const void *p, const char *function);
 COLD _Noreturn void corrupt(const void *block_at, const char *why, const char *function);
 
@@ -915,6 +923,10 @@ struct options {
     /* The heap profile: on, bytes per sample on average, its file. */
     size_t profile, profile_rate;
     char profile_file[OPTION_TEXT_MAX];
+    /* Live reports: a dump every so many bytes allocated, seconds, on a
+     * signal; the files' prefix (empty: bimp.%p). */
+    size_t dump_bytes, dump_seconds, dump_signal;
+    char dump_file[OPTION_TEXT_MAX];
     /* Requests above this many bytes get a mapping of their own; at most
      * half a chunk, so a chunk holds two, and never below SMALL_MAX
      * (set_huge_threshold keeps both, wherever the value comes from). */
@@ -933,7 +945,7 @@ extern struct options opt;
 
 void set_huge_threshold(size_t bytes); /* the option and mallopt */
 void take_options(void);                /* once, before the first allocation */
-void put_options_json(text *t);
+void put_options_json(text *t, int fd);
 
 /* ======================================================================== */
 /* The address map (src/address_map.c)                                      */
@@ -1146,15 +1158,30 @@ void profile_record(void *p, size_t n);
 uint32_t unsample(block *b, bool below);
 void profile_dump(int fd);
 void profile_folded(int fd, bool below);
+void profile_pprof(int fd, bool below);
+void put_frame(text *t, void *pc);
 void profile_at_exit(void);
 extern lock_t profile_lock;
+
+/* src/watch.c: what malloc's countdown leads to (profile samples, the size
+ * histogram, live reports). */
+void watch_start(void);
+bool watch(void);
+bool counting_sizes(void);
+void count_size(heap *h, size_t n);
+unsigned size_bin(size_t n);
+size_t size_bin_max(unsigned bin);
+void size_histogram(size_count *out);
+void dump_at_exit(void);
 
 /* bimp.c: the address space Bimp holds and does not use goes back (for a
  * failed mapping, only if there is enough of it to be worth the work). */
 bool give_back_address_space(bool always);
 
-/* src/stats.c: the statistics. */
+/* src/stats.c: the statistics; whether this process reports (BIMP_PROGRAM). */
 void gather(struct bimp_stats *st, bool walk);
+void print_stats_json(int fd, const char *extra);
+bool reports_wanted(void);
 
 /* bimp.c, for the cold files. */
 heap *usable_heap(void);

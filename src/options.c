@@ -29,8 +29,9 @@ static const char *const show_stats_words[] = { "0", "text", "json", NULL };
 
 static const struct option {
     const char *name;
-    size_t *value;       /* a number (parse_size), at most max ... */
-    size_t max;
+    size_t *value;       /* a number (parse_size), from min to max ... */
+    size_t min, max;
+    bool bytes;          /* a number of bytes: k, M and G are offered */
     const char *meaning;
     bool *set;           /* if not NULL: becomes true when the variable sets the option */
     const char *const *words; /* ... or, if not NULL, words[v] also means v */
@@ -41,22 +42,30 @@ static const struct option {
     { .name = "BIMP_SHOW_STATS", .value = &opt.show_stats, .max = STATS_JSON,
       .meaning = "statistics at exit: 1 or text, 2 or json", .words = show_stats_words },
     { .name = "BIMP_STATS_FILE", .text = opt.stats_file,
-      .meaning = "file for them, %p the pid (default: stderr)" },
+      .meaning = "file for them, %p the pid (default: stderr); alone, turns on text" },
     { .name = "BIMP_PROGRAM", .text = opt.program,
       .meaning = "statistics and profile at exit only from this program (default: all)" },
     { .name = "BIMP_PROFILE", .value = &opt.profile, .max = 1,
       .meaning = "heap profile: sample allocations, report at exit" },
-    { .name = "BIMP_PROFILE_RATE", .value = &opt.profile_rate, .max = (size_t)1 << 40,
+    { .name = "BIMP_PROFILE_RATE", .value = &opt.profile_rate, .min = 1, .max = (size_t)1 << 40, .bytes = true,
       .meaning = "bytes allocated per sample, on average" },
     { .name = "BIMP_PROFILE_FILE", .text = opt.profile_file,
-      .meaning = "file for the profile, %p the pid (default: stderr)" },
-    { .name = "BIMP_MMAP_THRESHOLD", .value = &opt.huge_threshold, .max = HUGE_THRESHOLD_MAX,
+      .meaning = "the profile's files, %p the pid (default: text on stderr); alone, turns it on" },
+    { .name = "BIMP_DUMP_BYTES", .value = &opt.dump_bytes, .max = (size_t)1 << 50, .bytes = true,
+      .meaning = "live reports: a dump every so many bytes allocated" },
+    { .name = "BIMP_DUMP_SECONDS", .value = &opt.dump_seconds, .max = 86400,
+      .meaning = "live reports: a dump every so many seconds" },
+    { .name = "BIMP_DUMP_SIGNAL", .value = &opt.dump_signal, .max = 64,
+      .meaning = "live reports: a dump when this signal comes (e.g. 12, SIGUSR2)" },
+    { .name = "BIMP_DUMP_FILE", .text = opt.dump_file,
+      .meaning = "the dumps' prefix, %p the pid (default: bimp.%p)" },
+    { .name = "BIMP_MMAP_THRESHOLD", .value = &opt.huge_threshold, .max = HUGE_THRESHOLD_MAX, .bytes = true,
       .meaning = "bytes above which a request gets a mapping of its own" },
-    { .name = "BIMP_TRIM_THRESHOLD", .value = &opt.pool_keep_bytes, .max = (size_t)1 << 40,
+    { .name = "BIMP_TRIM_THRESHOLD", .value = &opt.pool_keep_bytes, .max = (size_t)1 << 40, .bytes = true,
       .meaning = "bytes of free chunks kept with their pages", .set = &opt.pool_keep_set },
     { .name = "BIMP_PURGE_DELAY", .value = &opt.purge_delay_ms, .max = 3600000,
       .meaning = "milliseconds a free chunk keeps its pages" },
-    { .name = "BIMP_HUGE_CACHE", .value = &opt.huge_cache_max, .max = (size_t)1 << 40,
+    { .name = "BIMP_HUGE_CACHE", .value = &opt.huge_cache_max, .max = (size_t)1 << 40, .bytes = true,
       .meaning = "bytes of freed huge blocks kept for reuse" },
     { .name = "BIMP_HUGE_DELAY", .value = &opt.huge_delay_ms, .max = 3600000,
       .meaning = "milliseconds a freed huge block is kept" },
@@ -134,13 +143,15 @@ static const struct option *option_of(const char *entry)
     return NULL;
 }
 
+enum option_fault { NOT_AN_OPTION, TOO_LONG, NOT_A_NUMBER, OUT_OF_RANGE };
+
 /* One warning line: the variable, why it is ignored, and what is accepted. */
-static void warn_option(const char *entry, const struct option *o)
+static void warn_option(const char *entry, const struct option *o, enum option_fault why)
 {
     text t = { .len = 0 };
     put_str(&t, "bimp: ignoring ");
     put_str(&t, entry);
-    if (!o) {
+    if (why == NOT_AN_OPTION) {
         const char *best = closest_option(entry);
         put_str(&t, ": not an option of Bimp");
         if (best) {
@@ -148,12 +159,19 @@ static void warn_option(const char *entry, const struct option *o)
             put_str(&t, best);
             put_str(&t, "?)");
         }
-    } else if (o->text) {
+    } else if (why == TOO_LONG) {
         put_str(&t, ": longer than 255 bytes, default kept");
     } else {
-        put_str(&t, ": not a number from 0 to ");
-        put_uint(&t, o->max, 10, 0);
-        put_str(&t, o->words ? "" : " (k, M, G: powers of 1024)");
+        put_str(&t, why == NOT_A_NUMBER ? ": not a number; " : ": out of range; ");
+        if (o->max == 1) {
+            put_str(&t, "0 (off) or 1 (on)");
+        } else {
+            put_str(&t, "from ");
+            put_uint(&t, o->min, 10, 0);
+            put_str(&t, " to ");
+            put_uint(&t, o->max, 10, 0);
+            put_str(&t, o->bytes ? " (k, M, G: powers of 1024)" : "");
+        }
         for (size_t w = 1; o->words && o->words[w]; w++) {
             put_str(&t, o->words[w + 1] ? ", " : " or ");
             put_str(&t, o->words[w]);
@@ -172,7 +190,7 @@ static void read_options(void)
 {
     int ready = 0;
     const char *entry;
-    bool unknown = false;
+    bool unknown = false, show_stats_set = false, profile_set = false;
     for (size_t i = 0; (entry = os_environ(i, &ready)); i++) {
         if (strncmp(entry, "BIMP_", 5) != 0)
             continue;
@@ -186,20 +204,30 @@ static void read_options(void)
             if (strcmp(v, o->words[w]) == 0)
                 value = w;
         if (o->text && strlen(v) >= OPTION_TEXT_MAX)
-            warn_option(entry, o);
+            warn_option(entry, o, TOO_LONG);
         else if (o->text)
             memcpy(o->text, v, strlen(v) + 1);
-        else if ((value == SIZE_MAX && !parse_size(v, &value)) || value > o->max)
-            warn_option(entry, o);
+        else if (value == SIZE_MAX && !parse_size(v, &value))
+            warn_option(entry, o, NOT_A_NUMBER);
+        else if (value < o->min || value > o->max)
+            warn_option(entry, o, OUT_OF_RANGE);
         else {
             *o->value = value;
             if (o->set)
                 *o->set = true;
+            show_stats_set |= o->value == &opt.show_stats;
+            profile_set |= o->value == &opt.profile;
         }
     }
+    /* A file named for the statistics or the profile, and nothing said of
+     * them: they are wanted (text statistics, the profile on). */
+    if (opt.stats_file[0] && !show_stats_set)
+        opt.show_stats = STATS_TEXT;
+    if (opt.profile_file[0] && !profile_set)
+        opt.profile = 1;
     for (size_t i = 0; unknown && (entry = os_environ(i, &ready)); i++) /* once BIMP_VERBOSE is known */
         if (strncmp(entry, "BIMP_", 5) == 0 && !option_of(entry) && (opt.verbose || closest_option(entry)))
-            warn_option(entry, NULL);
+            warn_option(entry, NULL, NOT_AN_OPTION);
     set_huge_threshold(opt.huge_threshold); /* BIMP_MMAP_THRESHOLD's floor */
     store_relaxed(&g.options_read, ready);
 }
@@ -252,8 +280,8 @@ NOINLINE void take_options(void)
     unlock(&g.lock);
     if (first && opt.verbose)
         print_options();
-    if (first && opt.profile)
-        *my_countdown() = 0; /* allocations before the options were read drew no interval */
+    if (first)
+        watch_start();
 }
 
 /* Options are read, and BIMP_VERBOSE's banner printed, when the library is
@@ -265,10 +293,15 @@ static CONSTRUCTOR void options_at_load(void)
         take_options();
 }
 
-/* The options in force as the members of a JSON object: "NAME": value, ... */
-void put_options_json(text *t)
+/* The options in force as the members of a JSON object: "NAME": value, ...
+ * (what fills t is written to fd as it goes). */
+void put_options_json(text *t, int fd)
 {
     for (size_t k = 0; k < OPTION_COUNT; k++) {
+        if (t->len > sizeof t->buf - OPTION_TEXT_MAX - 64) {
+            os_write(fd, t->buf, t->len);
+            t->len = 0;
+        }
         put_str(t, k ? ", \"" : "\"");
         put_str(t, options[k].name);
         put_str(t, "\": ");

@@ -12,31 +12,44 @@
 #define PROFILE_STACKS 4096          /* distinct stacks kept; later ones count as "other" */
 #define PROFILE_SAMPLES (1u << 16)   /* sampled blocks live at once, at most */
 
+/* What a stack's samples add up to: the bytes and blocks they stand for
+ * (each sample weighted by the inverse of its chance of being sampled;
+ * blocks in 1/1024ths), and the samples and their requested bytes as they
+ * are (what pprof-style tools read, and scale themselves). */
+typedef struct {
+    size_t bytes, blocks_1024, samples, sampled_bytes;
+} tally;
+
 typedef struct {
     uint64_t hash;
     uint32_t depth;
     void *frame[PROFILE_FRAMES];
-    size_t live_bytes, live_samples, below_bytes, below_samples;
+    tally live, below, total; /* in use; freed below a top; ever sampled */
 } profile_stack;
+
+/* One sampled block: its stack and its share of the tallies. */
+typedef struct {
+    void *p;
+    uint32_t stack;
+    tally one;
+} profile_sample;
 
 lock_t profile_lock;
 static struct {
     profile_stack *stacks;           /* PROFILE_STACKS, mapped at the first sample */
-    struct { void *p; uint32_t stack; size_t weight; } *samples; /* open addressing by p */
+    profile_sample *samples;         /* PROFILE_SAMPLES, open addressing by p */
     size_t dropped;                  /* samples not kept: the tables were full */
     uint64_t rng;
 } prof;
 
 /* One allocation in about every BIMP_PROFILE_RATE bytes is sampled: malloc
- * counts the requested bytes down (mine.countdown; a few instructions, and
- * all of it when the profile is off, which sets the countdown out of reach),
- * and the allocation that crosses zero records its call stack.  The
- * intervals are drawn from an exponential distribution, so every byte has
+ * counts the requested bytes down (src/watch.c), and the allocation that
+ * crosses the next interval records its call stack.  The intervals are drawn from an exponential distribution, so every byte has
  * the same chance to be sampled, whatever the size of its block.  A sampled
  * block carries B_SAMPLED, so that its free tells the profile whether it was
  * freed below a top; the report at exit (or bimp_profile_dump) gives the
- * bytes still live and the bytes freed below a top by call stack, as text
- * and in the folded format of flame-graph tools. */
+ * bytes still live and the bytes freed below a top by call stack, as text,
+ * in the folded format of flame-graph tools and in pprof's heap format. */
 /* -ln(u) for u in (0, 1], without libm: u = m 2^e, ln m by its atanh series. */
 static double neg_log(double u)
 {
@@ -107,6 +120,14 @@ static uint32_t stack_index(void **frame, int depth)
     return PROFILE_STACKS;
 }
 
+static void tally_add(tally *to, const tally *one, int sign)
+{
+    to->bytes += (size_t)sign * one->bytes;
+    to->blocks_1024 += (size_t)sign * one->blocks_1024;
+    to->samples += (size_t)sign * one->samples;
+    to->sampled_bytes += (size_t)sign * one->sampled_bytes;
+}
+
 static inline uint32_t sample_slot(const void *p)
 {
     return (uint32_t)(((uintptr_t)p >> 4) * 0x9e3779b1u) % PROFILE_SAMPLES;
@@ -133,7 +154,9 @@ void profile_record(void *p, size_t n)
     memmove(frame, frame + first, (size_t)(depth > 0 ? depth : 0) * sizeof *frame);
     if (depth <= 0)
         return;
-    size_t weight = (size_t)((double)(n ? n : 1) / sampled_share((double)(n ? n : 1) / (double)opt.profile_rate));
+    double share = sampled_share((double)(n ? n : 1) / (double)opt.profile_rate);
+    tally one = { .bytes = (size_t)((double)(n ? n : 1) / share), .blocks_1024 = (size_t)(1024 / share),
+                  .samples = 1, .sampled_bytes = n };
     lock(&profile_lock);
     if (!prof.stacks) {
         prof.stacks = os_map(PROFILE_STACKS * sizeof *prof.stacks, os_page_size());
@@ -148,9 +171,9 @@ void profile_record(void *p, size_t n)
     } else {
         prof.samples[i].p = p;
         prof.samples[i].stack = s;
-        prof.samples[i].weight = weight;
-        prof.stacks[s].live_bytes += weight;
-        prof.stacks[s].live_samples++;
+        prof.samples[i].one = one;
+        tally_add(&prof.stacks[s].live, &one, 1);
+        tally_add(&prof.stacks[s].total, &one, 1);
         fetch_or(&header_of(p)->info, B_SAMPLED);
     }
     unlock(&profile_lock);
@@ -170,12 +193,9 @@ uint32_t unsample(block *b, bool below)
             continue;
         profile_stack *s = &prof.stacks[prof.samples[i].stack];
         found = true;
-        s->live_bytes -= prof.samples[i].weight;
-        s->live_samples--;
-        if (below) {
-            s->below_bytes += prof.samples[i].weight;
-            s->below_samples++;
-        }
+        tally_add(&s->live, &prof.samples[i].one, -1);
+        if (below)
+            tally_add(&s->below, &prof.samples[i].one, 1);
         /* Take it out, and move back what follows it in its run (open addressing). */
         uint32_t hole = i;
         for (uint32_t j = (i + 1) % PROFILE_SAMPLES; prof.samples[j].p; j = (j + 1) % PROFILE_SAMPLES) {
@@ -194,28 +214,30 @@ uint32_t unsample(block *b, bool below)
     return fetch_and(&b->info, ~B_SAMPLED) & ~B_SAMPLED;
 }
 
-/* The allocation that crossed the countdown: a new interval, then the
- * allocation itself, then (if the profile is on) its sample. */
-
-/* A frame as people read it: `symbol+0xoffset (object)`, or the object
- * and offset when the symbol is not exported.  `folded`: no spaces or ';'. */
-static void put_frame(text *t, void *pc, bool folded)
+/* A frame as people read it: its function's name where a symbol is known,
+ * else `object+0xoffset`.  No spaces or ';' (folded stacks). */
+void put_frame(text *t, void *pc)
 {
     const char *symbol, *object;
     uintptr_t offset;
     os_symbol(pc, &symbol, &object, &offset);
+    if (symbol) {
+        put_str(t, symbol);
+        return;
+    }
     const char *base = object;
     for (const char *c = object; *c; c++)
         if (*c == '/')
             base = c + 1;
-    put_str(t, symbol ? symbol : base);
+    put_str(t, base);
     put_str(t, "+0x");
     put_uint(t, offset, 16, 0);
-    if (!folded && symbol) {
-        put_str(t, " (");
-        put_str(t, base);
-        put_str(t, ")");
-    }
+}
+
+/* The tally of stack s that a report is of: live, or freed below a top. */
+static const tally *of(const profile_stack *s, bool below)
+{
+    return below ? &s->below : &s->live;
 }
 
 /* The `top` stacks with the most bytes of `below` (or live) bytes, largest first. */
@@ -223,14 +245,11 @@ static int top_stacks(uint32_t *out, int top, bool below)
 {
     int n = 0;
     for (uint32_t i = 0; prof.stacks && i < PROFILE_STACKS; i++) {
-        size_t v = below ? prof.stacks[i].below_bytes : prof.stacks[i].live_bytes;
+        size_t v = of(&prof.stacks[i], below)->bytes;
         if (!prof.stacks[i].depth || !v)
             continue;
         int at = n < top ? n++ : top;
-        while (at > 0) {
-            const profile_stack *o = &prof.stacks[out[at - 1]];
-            if ((below ? o->below_bytes : o->live_bytes) >= v)
-                break;
+        while (at > 0 && of(&prof.stacks[out[at - 1]], below)->bytes < v) {
             if (at < top)
                 out[at] = out[at - 1];
             at--;
@@ -241,29 +260,36 @@ static int top_stacks(uint32_t *out, int top, bool below)
     return n;
 }
 
+/* The text table: bytes, share, blocks, and the innermost frames. */
 static void profile_table(int fd, bool below)
 {
     uint32_t top[10];
     int n = top_stacks(top, 10, below);
-    size_t total = 0;
+    tally total = { 0 };
     for (uint32_t i = 0; prof.stacks && i < PROFILE_STACKS; i++)
-        total += below ? prof.stacks[i].below_bytes : prof.stacks[i].live_bytes;
+        tally_add(&total, of(&prof.stacks[i], below), 1);
     text t = { .len = 0 };
     put_str(&t, below ? "bimp: freed below a top (where the program is not stack-shaped), by call stack: "
                       : "bimp: live now (at exit: never freed), by call stack: ");
-    put_human(&t, total, true);
+    put_human(&t, total.bytes, true);
+    put_str(&t, " in ");
+    put_human(&t, total.blocks_1024 / 1024, false);
+    put_str(&t, " blocks");
     put_line_to(&t, fd);
     for (int k = 0; k < n; k++) {
         const profile_stack *s = &prof.stacks[top[k]];
-        size_t v = below ? s->below_bytes : s->live_bytes;
+        const tally *v = of(s, below);
         put_str(&t, "bimp:   ");
-        put_human(&t, v, true);
+        put_human(&t, v->bytes, true);
         put_column(&t, 20);
-        put_uint(&t, total ? v * 100 / total : 0, 10, 3);
+        put_uint(&t, total.bytes ? v->bytes * 100 / total.bytes : 0, 10, 3);
         put_str(&t, "%  ");
-        for (int f = 0; f < (int)s->depth && f < 4; f++) {
+        put_human(&t, v->blocks_1024 / 1024, false);
+        put_str(&t, " blocks");
+        put_column(&t, 44);
+        for (int f = 0; f < (int)s->depth && f < 6; f++) {
             put_str(&t, f ? " <- " : "");
-            put_frame(&t, s->frame[f], false);
+            put_frame(&t, s->frame[f]);
         }
         put_line_to(&t, fd);
     }
@@ -298,38 +324,100 @@ void profile_folded(int fd, bool below)
     lock(&profile_lock);
     for (uint32_t i = 0; prof.stacks && i < PROFILE_STACKS; i++) {
         const profile_stack *s = &prof.stacks[i];
-        size_t v = below ? s->below_bytes : s->live_bytes;
-        if (!s->depth || !v)
+        if (!s->depth || !of(s, below)->bytes)
             continue;
         text t = { .len = 0 };
         for (int f = (int)s->depth - 1; f >= 0; f--) {
-            put_frame(&t, s->frame[f], true);
+            put_frame(&t, s->frame[f]);
             put_str(&t, f ? ";" : " ");
         }
-        put_uint(&t, v, 10, 0);
+        put_uint(&t, of(s, below)->bytes, 10, 0);
         put_line_to(&t, fd);
     }
     unlock(&profile_lock);
 }
 
-/* BIMP_PROFILE at exit: the text report to BIMP_PROFILE_FILE (%p: the pid)
- * or stderr, and beside the file NAME.live.folded and NAME.below.folded. */
-void profile_at_exit(void)
+/* One count pair of the pprof heap format: `samples: bytes`. */
+static void put_pair(text *t, const tally *v)
 {
-    if (!opt.profile_file[0]) {
-        profile_dump(2);
-        return;
+    put_uint(t, v->samples, 10, 8);
+    put_str(t, ": ");
+    put_uint(t, v->sampled_bytes, 10, 8);
+}
+
+/* The profile in the heap format of gperftools, which jeprof (jemalloc)
+ * and google-pprof (gperftools) read: `heap_v2/RATE` tells them to scale
+ * each stack's samples by the chance of sampling them (as Bimp does for its
+ * text), the in-use columns are the live samples (or, with `below`, the
+ * samples freed below a top), the allocated columns every sample taken,
+ * and the process's mappings follow, for the tools to find the code of
+ * each address. */
+void profile_pprof(int fd, bool below)
+{
+    lock(&profile_lock);
+    tally in_use = { 0 }, total = { 0 };
+    for (uint32_t i = 0; prof.stacks && i < PROFILE_STACKS; i++) {
+        tally_add(&in_use, of(&prof.stacks[i], below), 1);
+        tally_add(&total, &prof.stacks[i].total, 1);
     }
-    static const char *const suffix[3] = { "", ".live.folded", ".below.folded" };
-    for (int k = 0; k < 3; k++) {
-        int fd = create_report(opt.profile_file, suffix[k]);
+    text t = { .len = 0 };
+    put_str(&t, "heap profile: ");
+    put_pair(&t, &in_use);
+    put_str(&t, " [");
+    put_pair(&t, &total);
+    put_str(&t, "] @ heap_v2/");
+    put_uint(&t, opt.profile_rate, 10, 0);
+    put_line_to(&t, fd);
+    for (uint32_t i = 0; prof.stacks && i < PROFILE_STACKS; i++) {
+        const profile_stack *s = &prof.stacks[i];
+        if (!s->depth || !s->total.samples)
+            continue;
+        put_pair(&t, of(s, below));
+        put_str(&t, " [");
+        put_pair(&t, &s->total);
+        put_str(&t, "] @");
+        /* The tools take the first address as a pc and step the others
+         * back into their call instructions: step the first back too,
+         * as it is a return address, so --lines names the call's line. */
+        for (uint32_t f = 0; f < s->depth; f++) {
+            put_str(&t, " 0x");
+            put_uint(&t, (uintptr_t)s->frame[f] - (f == 0), 16, 0);
+        }
+        put_line_to(&t, fd);
+    }
+    unlock(&profile_lock);
+    put_str(&t, "\nMAPPED_LIBRARIES:");
+    put_line_to(&t, fd);
+    os_write_maps(fd);
+}
+
+/* The profile's files: the text report at `pattern` (%p: the pid), and
+ * beside it PATTERN.heap and PATTERN.below.heap (pprof's heap format),
+ * PATTERN.live.folded and PATTERN.below.folded (flame graphs). */
+void profile_files(const char *pattern)
+{
+    static const char *const suffix[5] = { "", ".heap", ".below.heap", ".live.folded", ".below.folded" };
+    for (int k = 0; k < 5; k++) {
+        int fd = create_report(pattern, suffix[k], false);
         if (k == 0)
             profile_dump(fd);
-        else if (fd != 2) /* folded stacks go to their file only */
-            profile_folded(fd, k == 2);
+        else if (fd != 2 && k < 3) /* the rest go to their own files only */
+            profile_pprof(fd, k == 2);
+        else if (fd != 2)
+            profile_folded(fd, k == 4);
         if (fd != 2)
             os_close(fd);
     }
+}
+
+/* BIMP_PROFILE at exit: the files beside BIMP_PROFILE_FILE, or the text
+ * report on standard error. */
+void profile_at_exit(void)
+{
+    if (opt.profile_file[0])
+        profile_files(opt.profile_file);
+    else
+        profile_dump(2);
 }
 
 EXPORT void bimp_profile_dump(int fd)

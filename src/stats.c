@@ -208,6 +208,37 @@ static const struct stat_row {
     { "  releases and resets", STAT(arena_releases), STAT(arena_released_bytes), 0, NULL },
 };
 
+/* The size histogram as text: a row per bin with allocations, and a bar. */
+static void print_sizes(int fd)
+{
+    if (!counting_sizes())
+        return;
+    size_count bins[SIZE_BINS];
+    size_histogram(bins);
+    size_t most = 0;
+    for (unsigned k = 0; k < SIZE_BINS; k++)
+        most = bins[k].count > most ? bins[k].count : most;
+    if (!most)
+        return;
+    text t = { .len = 0 };
+    put_str(&t, "bimp: sizes requested (allocations through malloc, calloc, realloc's moves, ...):");
+    put_line_to(&t, fd);
+    for (unsigned k = 0; k < SIZE_BINS; k++) {
+        if (!bins[k].count)
+            continue;
+        put_str(&t, "bimp:   up to ");
+        put_human(&t, size_bin_max(k), true);
+        put_column(&t, 26);
+        put_human(&t, bins[k].count, false);
+        put_column(&t, 36);
+        put_human(&t, bins[k].bytes, true);
+        put_column(&t, 48);
+        for (size_t bar = 0; bar < (bins[k].count * 30 + most - 1) / most; bar++)
+            put_str(&t, "#");
+        put_line_to(&t, fd);
+    }
+}
+
 static void print_stats(int fd)
 {
     struct bimp_stats st;
@@ -238,6 +269,7 @@ static void print_stats(int fd)
         }
         stat_line(&t, fd, r->label, count, bytes, said);
     }
+    print_sizes(fd);
     size_t percent;
     const char *verdict = verdict_of(&st, &percent);
     put_str(&t, "bimp: verdict: ");
@@ -274,19 +306,22 @@ static const struct {
 _Static_assert(sizeof stat_fields / sizeof stat_fields[0] == sizeof(struct bimp_stats) / sizeof(size_t),
                "every field of struct bimp_stats is in stat_fields");
 
-/* One JSON object on one line: the version, pid, program, the options in
- * force, and every field of struct bimp_stats. */
-static void print_stats_json(int fd)
+/* One JSON object on one line: the version, pid, program, `extra` (members
+ * with a trailing comma, or ""), the options in force, every field of
+ * struct bimp_stats, and the size histogram if it is counted. */
+void print_stats_json(int fd, const char *extra)
 {
     struct bimp_stats st;
     gather(&st, true);
     text t = { .len = 0 };
-    put_str(&t, "{\"bimp\": \"" BIMP_VERSION "\", \"pid\": ");
+    put_str(&t, "{\"bimp\": \"" BIMP_VERSION "\", ");
+    put_str(&t, extra);
+    put_str(&t, "\"pid\": ");
     put_uint(&t, (unsigned long long)os_pid(), 10, 0);
     put_str(&t, ", \"program\": ");
     put_json_str(&t, os_program_name());
     put_str(&t, ", \"options\": {");
-    put_options_json(&t);
+    put_options_json(&t, fd);
     os_write(fd, t.buf, t.len); /* the line is longer than the buffer: written in parts */
     t.len = 0;
     put_str(&t, "}, \"stats\": {");
@@ -300,7 +335,30 @@ static void print_stats_json(int fd)
         put_str(&t, "\": ");
         put_uint(&t, *(const size_t *)((const char *)&st + stat_fields[k].offset), 10, 0);
     }
-    put_str(&t, "}}");
+    put_str(&t, "}");
+    if (counting_sizes()) {
+        size_count bins[SIZE_BINS];
+        size_histogram(bins);
+        put_str(&t, ", \"sizes\": [");
+        for (unsigned k = 0, first = 1; k < SIZE_BINS; k++) {
+            if (!bins[k].count)
+                continue;
+            if (t.len > sizeof t.buf - 96) {
+                os_write(fd, t.buf, t.len);
+                t.len = 0;
+            }
+            put_str(&t, first ? "{\"max\": " : ", {\"max\": ");
+            put_uint(&t, size_bin_max(k), 10, 0);
+            put_str(&t, ", \"allocations\": ");
+            put_uint(&t, bins[k].count, 10, 0);
+            put_str(&t, ", \"bytes\": ");
+            put_uint(&t, bins[k].bytes, 10, 0);
+            put_str(&t, "}");
+            first = 0;
+        }
+        put_str(&t, "]");
+    }
+    put_str(&t, "}");
     put_line_to(&t, fd);
 }
 
@@ -308,20 +366,26 @@ static void print_stats_json(int fd)
  * as it is then, or in BIMP_STATS_FILE (%p: the pid). */
 static void show_stats(void)
 {
-    int fd = opt.stats_file[0] ? create_report(opt.stats_file, "") : 2;
+    int fd = opt.stats_file[0] ? create_report(opt.stats_file, "", false) : 2;
     if (opt.show_stats == STATS_JSON)
-        print_stats_json(fd);
+        print_stats_json(fd, "");
     else
         print_stats(fd);
     if (fd != 2)
         os_close(fd);
 }
 
+/* BIMP_PROGRAM: the name a process runs as (what ps shows), so that a
+ * program started through a shell or a wrapper reports alone. */
+bool reports_wanted(void)
+{
+    return !opt.program[0] || strcmp(opt.program, os_program_name()) == 0;
+}
+
 static DESTRUCTOR void show_stats_at_exit(void)
 {
-    /* BIMP_PROGRAM: the name a process runs as (what ps shows), so that a
-     * program started through a shell or a wrapper reports alone */
-    if (opt.program[0] && strcmp(opt.program, os_program_name()) != 0)
+    dump_at_exit();
+    if (!reports_wanted())
         return;
     if (opt.show_stats)
         show_stats();
@@ -446,7 +510,7 @@ EXPORT void bimp_print_stats(int fd)
 EXPORT void bimp_print_stats_json(int fd)
 {
     int saved = errno;
-    print_stats_json(fd);
+    print_stats_json(fd, "");
     errno = saved;
 }
 

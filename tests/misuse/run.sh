@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # tests/misuse/run.sh LIB - proves that Bimp (LIB, a libbimp.so, preloaded)
 # catches each kind of heap misuse it promises to catch: every program here
-# misuses one pointer once, and must die by SIGABRT having written exactly one
-# line to stderr, `bimp: <what> <that pointer> (in <function>)`, with the
-# pointer the program passed (it prints it to stdout first).  The control
+# misuses one pointer once, and must die by SIGABRT having written exactly two
+# lines to stderr, `bimp: <what> <that pointer> (in <function>)`, with the
+# pointer the program passed (it prints it to stdout first), and the call
+# stack, `bimp:   at <frame> <- ...`, whose frames include the program's main
+# (or, on another thread, the program's thread function).  The control
 # program makes correct free_sized/free_aligned_sized calls and must exit 0
 # with nothing on stderr.  One `PASS <name>` or `FAIL <name>: <reason>` line
 # per program; exits 1 if any failed.
@@ -58,16 +60,21 @@ misuse() {
     pointer=$(head -n 1 <<<"$out")
     want="bimp: $what $pointer (in $function)"
     lines=$(grep -c '' "$TMP/err")
+    local stack
+    stack=$(sed -n 2p <<<"$err")
     if ! [[ $pointer =~ ^0x[0-9a-f]+$ ]]; then
         fail "$name" "the program printed no pointer (stdout: '$(firstline "$out")'; $(describe $rc))"
-    elif [ "$lines" -eq 1 ] && [ "$err" = "$want" ] && [ $rc -eq 134 ]; then
+    elif [ "$lines" -eq 2 ] && [ "$(firstline "$err")" = "$want" ] && [ $rc -eq 134 ] &&
+        [[ $stack == "bimp:   at "* ]] && [[ " $stack " == *" main "* || $stack == *" $name+0x"* ]]; then
         pass "$name"
     elif [ $rc -ne 134 ] && [ "$lines" -eq 0 ]; then
         fail "$name" "$(describe $rc), stderr empty, wanted '$want' and SIGABRT"
-    elif [ "$lines" -ne 1 ]; then
-        fail "$name" "$(describe $rc), $lines stderr lines (first: '$(firstline "$err")'), wanted one: '$want'"
-    elif [ "$err" != "$want" ]; then
+    elif [ "$lines" -ne 2 ]; then
+        fail "$name" "$(describe $rc), $lines stderr lines (first: '$(firstline "$err")'), wanted two: '$want' and the stack"
+    elif [ "$(firstline "$err")" != "$want" ]; then
         fail "$name" "$(describe $rc), stderr '$(firstline "$err")', wanted '$want'"
+    elif [[ $stack != "bimp:   at "* ]] || [[ " $stack " != *" main "* && $stack != *" $name+0x"* ]]; then
+        fail "$name" "$(describe $rc), the stack line names no main: '$(cut -c 1-200 <<<"$stack")'"
     else
         fail "$name" "$(describe $rc) after the right message, wanted SIGABRT"
     fi

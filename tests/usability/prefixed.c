@@ -4,6 +4,9 @@
  * statistics count only those.
  *
  *   prefixed LIBDIR   bimp_malloc must come from LIBDIR/libbimp-prefixed.so.*
+ *   prefixed LIBDIR double-free
+ *                     frees a block twice with bimp_free: Bimp's message
+ *                     must name bimp_free, the function the program called
  *
  * Prints `PASS usability/install-prefixed-program` or `FAIL ...: why`
  * (with common.h's CHECK). */
@@ -23,6 +26,12 @@ static const char *object_of(void *fn)
 int main(int argc, char **argv)
 {
     const char *libdir = argc > 1 ? argv[1] : "";
+    if (argc > 2 && strcmp(argv[2], "double-free") == 0) {
+        void *volatile twice = bimp_malloc(40);
+        bimp_free(twice);
+        bimp_free(twice);
+        return 3;
+    }
     char want[4096];
     snprintf(want, sizeof want, "%s/libbimp-prefixed.so.%d", libdir, BIMP_VERSION_MAJOR);
     const char *ours = object_of((void *)bimp_malloc);

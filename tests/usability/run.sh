@@ -193,9 +193,20 @@ grep -q '^bimp: ignoring BIMP_NOPE=1: not an option of Bimp$' <<<"$err" ||
 # Warnings say what is accepted, and suggest the option a name is close to.
 run BIMP_VERBSE=1 BIMP_MMAP_THRESHOLD=1M BIMP_SHOW_STATS=yes "$BIN/probe" huge
 grep -q '^bimp: ignoring BIMP_VERBSE=1: not an option of Bimp (did you mean BIMP_VERBOSE?)$' <<<"$err" &&
-    grep -q '^bimp: ignoring BIMP_MMAP_THRESHOLD=1M: not a number from 0 to 131072 ' <<<"$err" &&
-    grep -q '^bimp: ignoring BIMP_SHOW_STATS=yes: not a number from 0 to 2, text or json' <<<"$err" ||
+    grep -q '^bimp: ignoring BIMP_MMAP_THRESHOLD=1M: out of range; from 0 to 131072 (k, M, G: powers of 1024), default kept$' <<<"$err" &&
+    grep -q '^bimp: ignoring BIMP_SHOW_STATS=yes: not a number; from 0 to 2, text or json, default kept$' <<<"$err" ||
     why=${why:-"warnings without what is accepted or a suggestion: '$(tr '\n' '|' <<<"$err" | cut -c 1-300)'"}
+# On/off options offer no size suffix; a value below an option's least is
+# out of range; a number of seconds offers no suffix either.
+run BIMP_PROFILE=2 BIMP_PROFILE_RATE=0 BIMP_PURGE_DELAY=x "$BIN/probe" huge
+grep -q '^bimp: ignoring BIMP_PROFILE=2: out of range; 0 (off) or 1 (on), default kept$' <<<"$err" &&
+    grep -q '^bimp: ignoring BIMP_PROFILE_RATE=0: out of range; from 1 to 1099511627776 (k, M, G: powers of 1024), default kept$' <<<"$err" &&
+    grep -q '^bimp: ignoring BIMP_PURGE_DELAY=x: not a number; from 0 to 3600000, default kept$' <<<"$err" ||
+    why=${why:-"on/off, zero rate, milliseconds: '$(tr '\n' '|' <<<"$err" | cut -c 1-400)'"}
+# BIMP_DUMP_SIGNAL refuses the signals of faults and the kernel's.
+run BIMP_DUMP_SIGNAL=11 "$BIN/probe" huge
+grep -q '^bimp: ignoring BIMP_DUMP_SIGNAL=11: a signal the program' <<<"$err" && [ $rc -eq 0 ] ||
+    why=${why:-"BIMP_DUMP_SIGNAL=11: exit status $rc, '$(firstline "$err")'"}
 # A warning longer than Bimp's line buffer is cut, and still ends its line.
 long=BIMP_$(printf 'X%.0s' $(seq 700))
 run BIMP_VERBOSE=1 "$BIN/probe" huge
@@ -331,6 +342,18 @@ else
 fi
 [ -z "$why" ] && pass stats-file-per-process || fail stats-file-per-process "$why"
 
+# A file named alone turns its report on (the text statistics, the
+# profile); with the report turned off by name, the file stays unwritten.
+run BIMP_STATS_FILE="$TMP/alone.%p" BIMP_PROFILE_FILE="$TMP/palone.%p" "$BIN/probe" lifo 100
+why=""
+[ $rc -eq 0 ] && [ -z "$err" ] || why="exit status $rc, stderr '$(firstline "$err")'"
+[ -z "$why" ] && why=$(check_block "$(cat "$TMP"/alone.* 2>/dev/null)")
+[ -z "$why" ] && ! grep -q '^bimp [0-9.]*: heap profile of pid' "$TMP"/palone.*[0-9] 2>/dev/null &&
+    why="BIMP_PROFILE_FILE alone wrote no profile: $(ls "$TMP" | tr '\n' ' ')"
+run BIMP_SHOW_STATS=0 BIMP_STATS_FILE="$TMP/off.%p" "$BIN/probe" lifo 100
+[ -z "$why" ] && ls "$TMP"/off.* >/dev/null 2>&1 && why="BIMP_SHOW_STATS=0 with a file wrote one"
+[ -z "$why" ] && pass report-file-alone-turns-it-on || fail report-file-alone-turns-it-on "$why"
+
 # BIMP_PROGRAM: a program started through a shell reports alone (bash,
 # preloaded too, says nothing); a name no process has: no report at all.
 run BIMP_SHOW_STATS=1 BIMP_PROGRAM=probe bash -c '"$1" lifo 100; true' bash "$BIN/probe"
@@ -368,14 +391,16 @@ if d["options"]["BIMP_SHOW_STATS"] != 2 or d["stats"]["allocations"] < 100:
 [ $rc -eq 0 ] && [ -z "$why" ] && pass stats-json || fail stats-json "exit status $rc; $(firstline "$why")"
 
 # bimp_print_stats(fd) writes the same block (same lines, same labels) as
-# BIMP_SHOW_STATS writes at exit.
+# BIMP_SHOW_STATS writes at exit (but the size histogram's rows, which
+# grow as the program goes on).
+no_sizes() { grep -v '^bimp:   up to \|^bimp: sizes requested' <<<"$1" | cut -c 1-40 | sed '$d'; }
 run BIMP_SHOW_STATS=1 "$BIN/probe" print "$TMP/printed"
 printed=$(cat "$TMP/printed" 2>/dev/null)
 why=$(check_block "$printed")
 if [ $rc -ne 0 ] || [ "$out" != "done" ]; then
     why="exit status $rc, stdout '$(firstline "$out")'"
-elif [ -z "$why" ] && [ "$(cut -c 1-40 <<<"$printed" | sed '$d')" != "$(cut -c 1-40 <<<"$err" | sed '$d')" ]; then
-    why="labels differ from BIMP_SHOW_STATS's: $(diff <(cut -c 1-40 <<<"$printed") <(cut -c 1-40 <<<"$err") | grep -m1 '^[<>]')"
+elif [ -z "$why" ] && [ "$(no_sizes "$printed")" != "$(no_sizes "$err")" ]; then
+    why="labels differ from BIMP_SHOW_STATS's: $(diff <(no_sizes "$printed") <(no_sizes "$err") | grep -m1 '^[<>]')"
 fi
 [ -z "$why" ] && pass print-stats-to-file || fail print-stats-to-file "$why"
 
@@ -486,6 +511,11 @@ install_checks() {
         $pflags -ldl 2>&1); then
         out=$(LD_LIBRARY_PATH=$lib timeout 20 "$TMP/installed-prefixed" "$lib" 2>&1)
         relay install-prefixed-program "$out" $?
+        out=$(LD_LIBRARY_PATH=$lib timeout 20 "$TMP/installed-prefixed" "$lib" double-free 2>&1)
+        rc=$?
+        [ $rc -eq 134 ] && [[ $(firstline "$out") =~ ^bimp:\ double\ free\ of\ 0x[0-9a-f]+\ \(in\ bimp_free\)$ ]] &&
+            pass prefixed-message-names-bimp-free ||
+            fail prefixed-message-names-bimp-free "exit status $rc, '$(firstline "$out")'"
     else
         fail install-prefixed-program "cannot build with '$pflags': $(firstline "$out")"
     fi

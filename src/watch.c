@@ -1,0 +1,233 @@
+/* src/watch.c - what malloc's countdown leads to: the heap profile's
+ * samples, the size histogram, and the live reports (numbered dumps every
+ * BIMP_DUMP_BYTES allocated, every BIMP_DUMP_SECONDS, on BIMP_DUMP_SIGNAL,
+ * or from bimp_dump). */
+
+#include "internal.h"
+
+/* ======================================================================== */
+/* The watch: one slow call per countdown                                   */
+/* ======================================================================== */
+
+/* malloc counts the requested bytes down (my_countdown) and calls watch()
+ * when the count goes below zero.  With nothing watching, the countdown
+ * is out of reach, and malloc pays the subtraction and the test only.
+ * Otherwise the countdown is the nearest of:
+ *   - the bytes before the profile's next sample (BIMP_PROFILE);
+ *   - DUMP_STEP, while live reports are on: each thread adds what it
+ *     allocated to the process's count at least every DUMP_STEP bytes, and
+ *     that is when dumps are due (so a dump is late by at most DUMP_STEP
+ *     bytes of some thread's allocations after it is due);
+ *   - none at all (every allocation calls watch) while the size histogram
+ *     counts, which is whenever statistics will be reported. */
+#define DUMP_STEP ((ptrdiff_t)64 << 10)
+
+static PER_THREAD ptrdiff_t drawn;     /* what this thread's countdown was last set to */
+static PER_THREAD ptrdiff_t to_sample; /* bytes before this thread's next sample */
+
+static struct {
+    ptrdiff_t step;            /* the countdown's longest: PTRDIFF_MAX, DUMP_STEP or -1 */
+    bool count_sizes;
+    ATOMIC(size_t) allocated;  /* bytes, as threads added them */
+    ATOMIC(size_t) next_bytes; /* the count at which the next dump by bytes is due */
+    ATOMIC(uint64_t) next_ms;  /* the time at which the next dump by time is due */
+    ATOMIC(int) requested;     /* the signal came */
+    ATOMIC(int) dumping;       /* a thread writes a dump */
+    unsigned dumps;            /* written so far */
+    uint64_t start_ms;
+} w = { .step = PTRDIFF_MAX };
+
+static void dump(const char *reason);
+
+static void on_dump_signal(int signo)
+{
+    (void)signo;
+    store_relaxed(&w.requested, 1); /* only this: the dump waits for an allocation */
+}
+
+/* Options are read: what watches, from now on.  The calling thread's
+ * countdown starts again (allocations before the options were read drew
+ * no sample); other threads' at their next watch. */
+void watch_start(void)
+{
+    bool dumps = opt.dump_bytes || opt.dump_seconds || opt.dump_signal;
+    w.count_sizes = opt.show_stats || dumps;
+    w.step = w.count_sizes ? -1 : dumps ? DUMP_STEP : PTRDIFF_MAX;
+    w.start_ms = os_now_ms();
+    store_relaxed(&w.next_bytes, opt.dump_bytes ? opt.dump_bytes : SIZE_MAX);
+    store_relaxed(&w.next_ms, opt.dump_seconds ? w.start_ms + opt.dump_seconds * 1000 : UINT64_MAX);
+    if (opt.dump_signal && !os_on_signal((int)opt.dump_signal, on_dump_signal)) {
+        text t = { .len = 0 };
+        put_str(&t, "bimp: ignoring BIMP_DUMP_SIGNAL=");
+        put_uint(&t, opt.dump_signal, 10, 0);
+        put_str(&t, ": a signal the program's faults or the kernel own, or none; no dump on a signal");
+        put_line(&t);
+        opt.dump_signal = 0;
+    }
+    if (opt.profile || w.step != PTRDIFF_MAX)
+        *my_countdown() = drawn = to_sample = 0;
+}
+
+bool counting_sizes(void)
+{
+    return w.count_sizes;
+}
+
+/* A dump is due: by bytes, by time, or asked for by the signal. */
+static const char *due(size_t allocated)
+{
+    if (allocated >= load_relaxed(&w.next_bytes))
+        return "bytes";
+    if (opt.dump_seconds && os_now_ms() >= load_relaxed(&w.next_ms))
+        return "seconds";
+    return load_relaxed(&w.requested) ? "signal" : NULL;
+}
+
+/* The countdown went below zero in malloc: count, maybe dump, set the
+ * next countdown.  True if this allocation is the profile's sample. */
+bool watch(void)
+{
+    ptrdiff_t *countdown = my_countdown();
+    size_t bytes = (size_t)(drawn - *countdown); /* since the last watch, n included */
+    if (bytes > ((size_t)1 << 48))
+        bytes = (size_t)1 << 48; /* an absurd request, which fails */
+    bool sample = false;
+    if (opt.profile) {
+        to_sample -= (ptrdiff_t)bytes;
+        sample = to_sample < 0;
+        if (sample)
+            to_sample = next_interval();
+    }
+    ptrdiff_t next = opt.profile && to_sample < w.step ? to_sample : w.step;
+    *countdown = drawn = next;
+    if (w.step != PTRDIFF_MAX) {
+        const char *reason = due(fetch_add(&w.allocated, bytes) + bytes);
+        if (reason && !locks_held) /* never with a lock of Bimp's held (the unwinder's mallocs) */
+            dump(reason);
+    }
+    return sample;
+}
+
+/* ======================================================================== */
+/* The size histogram                                                       */
+/* ======================================================================== */
+
+/* Bin k holds requests up to size_bin_max(k): 16 bytes, then two bins per
+ * power of two (24, 32, 48, 64, 96, ...). */
+unsigned size_bin(size_t n)
+{
+    if (n <= 16)
+        return 0;
+    unsigned k = 63 - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
+    return 1 + 2 * (k - 4) + (unsigned)(((n - 1) >> (k - 1)) & 1);
+}
+
+size_t size_bin_max(unsigned bin)
+{
+    if (bin == 0)
+        return 16;
+    unsigned k = (bin - 1) / 2 + 4;
+    return (bin - 1) % 2 ? (size_t)2 << k : ((size_t)3 << k) / 2;
+}
+
+/* Heap h's allocation of n bytes, counted; the table is mapped at the
+ * first (a heap that is not yet a thread's counts nothing). */
+void count_size(heap *h, size_t n)
+{
+    if (h == &unattached_heap || h == &exited_heap || h == &late_heap)
+        return; /* shared sentinels */
+    if (UNLIKELY(!h->sizes)) {
+        h->sizes = os_map(SIZE_BINS * sizeof *h->sizes, os_page_size());
+        if (!h->sizes)
+            return;
+    }
+    unsigned k = size_bin(n);
+    h->sizes[k].count++;
+    h->sizes[k].bytes += n;
+}
+
+/* Every heap's histogram added up. */
+NO_THREAD_SANITIZER void size_histogram(size_count *out)
+{
+    memset(out, 0, SIZE_BINS * sizeof *out);
+    lock(&g.lock);
+    for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all)
+        for (unsigned k = 0; h->sizes && k < SIZE_BINS; k++) {
+            out[k].count += peek(h->sizes[k].count);
+            out[k].bytes += peek(h->sizes[k].bytes);
+        }
+    unlock(&g.lock);
+}
+
+/* ======================================================================== */
+/* Dumps                                                                    */
+/* ======================================================================== */
+
+/* Dump number k: a line of JSON statistics appended to PREFIX.stats.jsonl
+ * and, with the profile on, PREFIX.k.heap and PREFIX.k.below.heap (k in
+ * four digits at least), where PREFIX is BIMP_DUMP_FILE (%p: the pid).
+ * One thread writes at a time; another that finds a dump due meanwhile
+ * leaves it to that one. */
+static void dump(const char *reason)
+{
+    int idle = 0;
+    if (!compare_exchange(&w.dumping, &idle, 1))
+        return;
+    size_t allocated = load_relaxed(&w.allocated);
+    bool by_call = strcmp(reason, "call") == 0 || strcmp(reason, "exit") == 0;
+    if (by_call || due(allocated) == reason) {
+        if (opt.dump_bytes && allocated >= load_relaxed(&w.next_bytes))
+            store_relaxed(&w.next_bytes, allocated - allocated % opt.dump_bytes + opt.dump_bytes);
+        uint64_t now = os_now_ms();
+        if (opt.dump_seconds && now >= load_relaxed(&w.next_ms))
+            store_relaxed(&w.next_ms, now + opt.dump_seconds * 1000);
+        if (strcmp(reason, "signal") == 0)
+            store_relaxed(&w.requested, 0);
+        if (reports_wanted()) {
+            unsigned k = ++w.dumps;
+            const char *prefix = opt.dump_file[0] ? opt.dump_file : "bimp.%p";
+            text extra = { .len = 0 };
+            put_str(&extra, "\"dump\": ");
+            put_uint(&extra, k, 10, 0);
+            put_str(&extra, ", \"reason\": \"");
+            put_str(&extra, reason);
+            put_str(&extra, "\", \"ms\": ");
+            put_uint(&extra, now - w.start_ms, 10, 0);
+            put_str(&extra, ", \"allocated_bytes\": ");
+            put_uint(&extra, allocated, 10, 0);
+            put_str(&extra, ", ");
+            extra.buf[extra.len < sizeof extra.buf ? extra.len : sizeof extra.buf - 1] = 0;
+            int fd = create_report(prefix, ".stats.jsonl", true);
+            print_stats_json(fd, extra.buf);
+            if (fd != 2)
+                os_close(fd);
+            for (int below = 0; opt.profile && below < 2; below++) {
+                text suffix = { .len = 0 };
+                put_str(&suffix, k < 10 ? ".000" : k < 100 ? ".00" : k < 1000 ? ".0" : ".");
+                put_uint(&suffix, k, 10, 0);
+                put_str(&suffix, below ? ".below.heap" : ".heap");
+                suffix.buf[suffix.len] = 0;
+                fd = create_report(prefix, suffix.buf, false);
+                if (fd != 2) {
+                    profile_pprof(fd, below);
+                    os_close(fd);
+                }
+            }
+        }
+    }
+    store_release(&w.dumping, 0);
+}
+
+/* At exit, with live reports on: the last dump. */
+void dump_at_exit(void)
+{
+    if (opt.dump_bytes || opt.dump_seconds || opt.dump_signal)
+        dump("exit");
+}
+
+EXPORT void bimp_dump(void)
+{
+    int saved = errno;
+    dump("call");
+    errno = saved;
+}
