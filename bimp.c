@@ -1051,18 +1051,26 @@ static ALWAYS_INLINE void *alloc_unsampled(size_t n)
     return alloc_headered(n);
 }
 
-/* The allocation that crosses the countdown: src/watch.c counts it, and
- * says if it is the profile's sample, which is headered (its header says
- * so) and recorded. */
-static NOINLINE void *alloc_watched(size_t n)
+/* The allocation watch() asked more of: the profile's sample, which is
+ * headered (its header says so) and recorded; or the first allocation of
+ * a thread while sizes are counted, counted once its heap exists. */
+static NOINLINE void *alloc_special(size_t n, enum watched what)
 {
-    bool sample = watch();
-    void *p = sample ? alloc_headered(n) : alloc_unsampled(n);
-    if (p && sample)
+    void *p = what == WATCH_SAMPLE ? alloc_headered(n) : alloc_unsampled(n);
+    if (p && what == WATCH_SAMPLE)
         profile_record(p, n);
-    if (p && counting_sizes())
+    if (p && what == WATCH_COUNT_AFTER)
         count_size(my_heap(), n);
     return p;
+}
+
+/* The allocation that crosses the countdown: src/watch.c counts it. */
+static NOINLINE void *alloc_watched(size_t n)
+{
+    enum watched what = watch(n);
+    if (LIKELY(what == WATCH_PLAIN))
+        return alloc_unsampled(n);
+    return alloc_special(n, what);
 }
 
 /* malloc: the countdown of bytes (src/watch.c), then the allocation. */

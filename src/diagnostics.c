@@ -140,7 +140,7 @@ static void put_function(text *t, const char *function)
  * first time it runs (glibc loads libgcc_s), so it is not asked while this
  * thread holds a lock of Bimp's before it has run once; and a failure
  * inside it (the heap is damaged) gets its own line without a stack. */
-static bool unwinder_ready;
+static ATOMIC(bool) unwinder_ready;
 
 static void put_call_stack(void)
 {

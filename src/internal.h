@@ -677,6 +677,16 @@ typedef struct {
     size_t count, bytes;
 } size_count;
 
+/* The bin of a request of n bytes (bounds: 16, 24, 32, 48, 64, 96, ...;
+ * size_bin_max gives them). */
+static inline unsigned size_bin(size_t n)
+{
+    if (n <= 16)
+        return 0;
+    unsigned k = 63 - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
+    return 1 + 2 * (k - 4) + (unsigned)(((n - 1) >> (k - 1)) & 1);
+}
+
 /* What a heap's owner did, for the statistics (bimp_stats). */
 typedef struct {
     size_t small_bumped, small_reused;       /* small allocations: pushed on a page, a freed bit taken */
@@ -1165,11 +1175,11 @@ extern lock_t profile_lock;
 
 /* src/watch.c: what malloc's countdown leads to (profile samples, the size
  * histogram, live reports). */
+enum watched { WATCH_PLAIN, WATCH_SAMPLE, WATCH_COUNT_AFTER };
 void watch_start(void);
-bool watch(void);
+enum watched watch(size_t n);
 bool counting_sizes(void);
-void count_size(heap *h, size_t n);
-unsigned size_bin(size_t n);
+bool count_size(heap *h, size_t n);
 size_t size_bin_max(unsigned bin);
 void size_histogram(size_count *out);
 void dump_at_exit(void);

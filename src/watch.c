@@ -15,25 +15,27 @@
  * Otherwise the countdown is the nearest of:
  *   - the bytes before the profile's next sample (BIMP_PROFILE);
  *   - DUMP_STEP, while live reports are on: each thread adds what it
- *     allocated to the process's count at least every DUMP_STEP bytes, and
- *     that is when dumps are due (so a dump is late by at most DUMP_STEP
- *     bytes of some thread's allocations after it is due);
+ *     allocated to the process's count every DUMP_STEP bytes (and one
+ *     allocation), and that is when it looks whether a dump is due (so a
+ *     dump is late by at most that much of some thread's allocations);
  *   - none at all (every allocation calls watch) while the size histogram
  *     counts, which is whenever statistics will be reported. */
 #define DUMP_STEP ((ptrdiff_t)64 << 10)
 
 static PER_THREAD ptrdiff_t drawn;     /* what this thread's countdown was last set to */
 static PER_THREAD ptrdiff_t to_sample; /* bytes before this thread's next sample */
+static PER_THREAD size_t unreported;   /* bytes not yet added to w.allocated */
 
 static struct {
     ptrdiff_t step;            /* the countdown's longest: PTRDIFF_MAX, DUMP_STEP or -1 */
-    bool count_sizes;
+    bool count_sizes, dumps;   /* the histogram counts; live reports are on */
+    bool counts_only;          /* the histogram counts, and nothing else watches */
     ATOMIC(size_t) allocated;  /* bytes, as threads added them */
     ATOMIC(size_t) next_bytes; /* the count at which the next dump by bytes is due */
     ATOMIC(uint64_t) next_ms;  /* the time at which the next dump by time is due */
     ATOMIC(int) requested;     /* the signal came */
     ATOMIC(int) dumping;       /* a thread writes a dump */
-    unsigned dumps;            /* written so far */
+    unsigned written;          /* dumps so far */
     uint64_t start_ms;
 } w = { .step = PTRDIFF_MAX };
 
@@ -50,9 +52,10 @@ static void on_dump_signal(int signo)
  * no sample); other threads' at their next watch. */
 void watch_start(void)
 {
-    bool dumps = opt.dump_bytes || opt.dump_seconds || opt.dump_signal;
-    w.count_sizes = opt.show_stats || dumps;
-    w.step = w.count_sizes ? -1 : dumps ? DUMP_STEP : PTRDIFF_MAX;
+    w.dumps = opt.dump_bytes || opt.dump_seconds || opt.dump_signal;
+    w.count_sizes = opt.show_stats || w.dumps;
+    w.step = w.count_sizes ? -1 : w.dumps ? DUMP_STEP : PTRDIFF_MAX;
+    w.counts_only = w.count_sizes && !w.dumps && !opt.profile;
     w.start_ms = os_now_ms();
     store_relaxed(&w.next_bytes, opt.dump_bytes ? opt.dump_bytes : SIZE_MAX);
     store_relaxed(&w.next_ms, opt.dump_seconds ? w.start_ms + opt.dump_seconds * 1000 : UINT64_MAX);
@@ -83,44 +86,41 @@ static const char *due(size_t allocated)
     return load_relaxed(&w.requested) ? "signal" : NULL;
 }
 
-/* The countdown went below zero in malloc: count, maybe dump, set the
- * next countdown.  True if this allocation is the profile's sample. */
-bool watch(void)
+/* The countdown went below zero in malloc(n): count, maybe dump, set the
+ * next countdown.  Says if this allocation is the profile's sample, or
+ * must be counted after it is made (the thread has no heap yet). */
+enum watched watch(size_t n)
 {
     ptrdiff_t *countdown = my_countdown();
-    size_t bytes = (size_t)(drawn - *countdown); /* since the last watch, n included */
+    if (w.counts_only) { /* statistics without profile or live reports: the histogram alone */
+        *countdown = -1;
+        return count_size(my_heap(), n) ? WATCH_PLAIN : WATCH_COUNT_AFTER;
+    }
+    size_t bytes = (size_t)drawn - (size_t)*countdown; /* since the last watch, n included */
     if (bytes > ((size_t)1 << 48))
         bytes = (size_t)1 << 48; /* an absurd request, which fails */
-    bool sample = false;
+    enum watched what = w.count_sizes && !count_size(my_heap(), n) ? WATCH_COUNT_AFTER : WATCH_PLAIN;
     if (opt.profile) {
         to_sample -= (ptrdiff_t)bytes;
-        sample = to_sample < 0;
-        if (sample)
+        if (to_sample < 0) {
             to_sample = next_interval();
+            what = WATCH_SAMPLE; /* counted after, if need be, by the caller */
+        }
     }
     ptrdiff_t next = opt.profile && to_sample < w.step ? to_sample : w.step;
     *countdown = drawn = next;
-    if (w.step != PTRDIFF_MAX) {
-        const char *reason = due(fetch_add(&w.allocated, bytes) + bytes);
+    if (w.dumps && (unreported += bytes) >= (size_t)DUMP_STEP) {
+        const char *reason = due(fetch_add(&w.allocated, unreported) + unreported);
+        unreported = 0;
         if (reason && !locks_held) /* never with a lock of Bimp's held (the unwinder's mallocs) */
             dump(reason);
     }
-    return sample;
+    return what;
 }
 
 /* ======================================================================== */
 /* The size histogram                                                       */
 /* ======================================================================== */
-
-/* Bin k holds requests up to size_bin_max(k): 16 bytes, then two bins per
- * power of two (24, 32, 48, 64, 96, ...). */
-unsigned size_bin(size_t n)
-{
-    if (n <= 16)
-        return 0;
-    unsigned k = 63 - (unsigned)__builtin_clzll((unsigned long long)(n - 1));
-    return 1 + 2 * (k - 4) + (unsigned)(((n - 1) >> (k - 1)) & 1);
-}
 
 size_t size_bin_max(unsigned bin)
 {
@@ -130,20 +130,21 @@ size_t size_bin_max(unsigned bin)
     return (bin - 1) % 2 ? (size_t)2 << k : ((size_t)3 << k) / 2;
 }
 
-/* Heap h's allocation of n bytes, counted; the table is mapped at the
- * first (a heap that is not yet a thread's counts nothing). */
-void count_size(heap *h, size_t n)
+/* A request of n bytes, counted in heap h's table (mapped at its first
+ * count); false for the shared sentinels, which count nothing. */
+bool count_size(heap *h, size_t n)
 {
-    if (h == &unattached_heap || h == &exited_heap || h == &late_heap)
-        return; /* shared sentinels */
     if (UNLIKELY(!h->sizes)) {
+        if (h == &unattached_heap || h == &exited_heap || h == &late_heap)
+            return false;
         h->sizes = os_map(SIZE_BINS * sizeof *h->sizes, os_page_size());
         if (!h->sizes)
-            return;
+            return true; /* no memory: not counted */
     }
     unsigned k = size_bin(n);
     h->sizes[k].count++;
     h->sizes[k].bytes += n;
+    return true;
 }
 
 /* Every heap's histogram added up. */
@@ -184,7 +185,7 @@ static void dump(const char *reason)
         if (strcmp(reason, "signal") == 0)
             store_relaxed(&w.requested, 0);
         if (reports_wanted()) {
-            unsigned k = ++w.dumps;
+            unsigned k = ++w.written;
             const char *prefix = opt.dump_file[0] ? opt.dump_file : "bimp.%p";
             text extra = { .len = 0 };
             put_str(&extra, "\"dump\": ");
