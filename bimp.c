@@ -1054,12 +1054,12 @@ static ALWAYS_INLINE void *alloc_unsampled(size_t n)
 /* The allocation watch() asked more of: the profile's sample, which is
  * headered (its header says so) and recorded; or the first allocation of
  * a thread while sizes are counted, counted once its heap exists. */
-static NOINLINE void *alloc_special(size_t n, enum watched what)
+static NOINLINE void *alloc_special(size_t n, unsigned what)
 {
-    void *p = what == WATCH_SAMPLE ? alloc_headered(n) : alloc_unsampled(n);
-    if (p && what == WATCH_SAMPLE)
+    void *p = what & WATCH_SAMPLE ? alloc_headered(n) : alloc_unsampled(n);
+    if (p && (what & WATCH_SAMPLE))
         profile_record(p, n);
-    if (p && what == WATCH_COUNT_AFTER)
+    if (p && (what & WATCH_COUNT_AFTER))
         count_size(my_heap(), n);
     return p;
 }
@@ -1067,7 +1067,7 @@ static NOINLINE void *alloc_special(size_t n, enum watched what)
 /* The allocation that crosses the countdown: src/watch.c counts it. */
 static NOINLINE void *alloc_watched(size_t n)
 {
-    enum watched what = watch(n);
+    unsigned what = watch(n);
     if (LIKELY(what == WATCH_PLAIN))
         return alloc_unsampled(n);
     return alloc_special(n, what);

@@ -1175,9 +1175,9 @@ extern lock_t profile_lock;
 
 /* src/watch.c: what malloc's countdown leads to (profile samples, the size
  * histogram, live reports). */
-enum watched { WATCH_PLAIN, WATCH_SAMPLE, WATCH_COUNT_AFTER };
+enum { WATCH_PLAIN = 0, WATCH_SAMPLE = 1, WATCH_COUNT_AFTER = 2 };
 void watch_start(void);
-enum watched watch(size_t n);
+unsigned watch(size_t n);
 bool counting_sizes(void);
 bool count_size(heap *h, size_t n);
 size_t size_bin_max(unsigned bin);

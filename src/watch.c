@@ -87,9 +87,9 @@ static const char *due(size_t allocated)
 }
 
 /* The countdown went below zero in malloc(n): count, maybe dump, set the
- * next countdown.  Says if this allocation is the profile's sample, or
- * must be counted after it is made (the thread has no heap yet). */
-enum watched watch(size_t n)
+ * next countdown.  WATCH_* flags: this allocation is the profile's sample;
+ * it must be counted after it is made (the thread has no heap yet). */
+unsigned watch(size_t n)
 {
     ptrdiff_t *countdown = my_countdown();
     if (w.counts_only) { /* statistics without profile or live reports: the histogram alone */
@@ -99,12 +99,12 @@ enum watched watch(size_t n)
     size_t bytes = (size_t)drawn - (size_t)*countdown; /* since the last watch, n included */
     if (bytes > ((size_t)1 << 48))
         bytes = (size_t)1 << 48; /* an absurd request, which fails */
-    enum watched what = w.count_sizes && !count_size(my_heap(), n) ? WATCH_COUNT_AFTER : WATCH_PLAIN;
+    unsigned what = WATCH_PLAIN;
     if (opt.profile) {
         to_sample -= (ptrdiff_t)bytes;
         if (to_sample < 0) {
             to_sample = next_interval();
-            what = WATCH_SAMPLE; /* counted after, if need be, by the caller */
+            what = WATCH_SAMPLE;
         }
     }
     ptrdiff_t next = opt.profile && to_sample < w.step ? to_sample : w.step;
@@ -115,6 +115,9 @@ enum watched watch(size_t n)
         if (reason && !locks_held) /* never with a lock of Bimp's held (the unwinder's mallocs) */
             dump(reason);
     }
+    /* Counted after the dump: a dump's figures are of allocations made. */
+    if (w.count_sizes && !count_size(my_heap(), n))
+        what |= WATCH_COUNT_AFTER;
     return what;
 }
 
