@@ -792,6 +792,7 @@ static void after_fork_child(void)
         every_lock(reset_in_child);
     else
         every_lock(unlock_after_fork);
+    watch_forked();
     fork_done(d);
 }
 

@@ -1177,6 +1177,7 @@ extern lock_t profile_lock;
  * histogram, live reports). */
 enum { WATCH_PLAIN = 0, WATCH_SAMPLE = 1, WATCH_COUNT_AFTER = 2 };
 void watch_start(void);
+void watch_forked(void);
 unsigned watch(size_t n);
 bool counting_sizes(void);
 bool count_size(heap *h, size_t n);

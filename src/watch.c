@@ -71,6 +71,12 @@ void watch_start(void)
         *my_countdown() = drawn = to_sample = 0;
 }
 
+/* In a forked child: a dump another thread was writing will not finish. */
+void watch_forked(void)
+{
+    store_relaxed(&w.dumping, 0);
+}
+
 bool counting_sizes(void)
 {
     return w.count_sizes;
