@@ -1,4 +1,5 @@
-# Bimp: `make` builds the library, `make test` runs every test, `make debug`
+# Bimp: `make` builds the library, `make test` runs the tests (`make
+# test-long` their long forms too), `make debug`
 # builds the library with its invariant checkers on after every operation.
 
 VERSION := $(shell sed -n 's/^\#define BIMP_VERSION "\(.*\)"/\1/p' bimp.h)
@@ -69,8 +70,16 @@ debug: build/debug/$(LIB)
 
 variants: $(foreach v,$(VARIANTS),build/$(v)/$(LIB))
 
-test: all variants
+# The libraries build in parallel (one job per core), then the tests run.
+JOBS := $(shell nproc 2>/dev/null || echo 2)
+test:
+	@$(MAKE) --no-print-directory -j$(JOBS) all variants
 	@tests/run
+
+# The long forms too: every build of each test, stress and fuzzing for minutes.
+test-long:
+	@$(MAKE) --no-print-directory -j$(JOBS) all variants
+	@LONG=1 tests/run
 
 bench: all
 	@bench/install-deps
@@ -82,4 +91,4 @@ clean:
 # make install / uninstall (PREFIX, DESTDIR): see install.mk
 -include install.mk
 
-.PHONY: all debug variants test bench clean
+.PHONY: all debug variants test test-long bench clean

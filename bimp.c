@@ -39,7 +39,7 @@
  * they share with the cold parts (configuration, layout and invariants,
  * state) is in src/internal.h; the cold parts are in src/ (huge blocks, options,
  * statistics, checkers, diagnostics, the address map, the heap profile).
- * README.md, "Design notes", says which file owns what.
+ * DESIGN.md, "Where to change what", says which file owns what.
  */
 
 #include "src/small.h"

@@ -4,8 +4,8 @@
 # under LD_PRELOAD=LIB as with glibc malloc, without crashing or hanging.
 # Usage: tests/programs.sh LIB     (PROGRAMS="python perl ..." runs a subset;
 # PROGRAMS_LABEL names the lines, default "programs")
-# Prints one "PASS programs/<name>" or "FAIL programs/<name>: <reason>" line per
-# program (failure details go to stderr), then "programs: N passed, N failed".
+# Prints one "PASS programs/<name>", "FAIL programs/<name>: <reason>" or
+# "SKIP programs/<name>: <the missing binary>" line per program (failure details go to stderr), then "programs: N passed, N failed".
 # needs-packages: sqlite3 xz-utils time
 set -u
 [[ $# -eq 1 ]] || { echo "usage: $0 LIB.so" >&2; exit 2; }
@@ -25,7 +25,10 @@ for name in $(selected_programs); do
     d=$T/$name
     if [[ " $PROGRAM_NAMES " != *" $name "* ]]; then result "$name" "unknown program (have: $PROGRAM_NAMES)"; continue; fi
     if [[ ! -r $LIB ]]; then result "$name" "LIB $LIB not found"; continue; fi
-    if b=$(missing_binary "$name"); then result "$name" "missing binary $b"; continue; fi
+    if b=$(missing_binary "$name"); then
+        echo "SKIP ${PROGRAMS_LABEL:-programs}/$name: $b is not installed (tests/install-deps installs it)"
+        continue
+    fi
     prep_program "$name" "$d/in" > "$d.prep" 2>&1 || { result "$name" "input generation failed" "$d.prep"; continue; }
     run_program "$name" "$d/in" "$d/glibc" ""
     run_program "$name" "$d/in" "$d/lib" "$LIB"

@@ -91,13 +91,14 @@ tsan() {
 
 # (a) threads under ThreadSanitizer: the core paths, then with statistics
 # and trimming called concurrently, then with arenas.
+# FAULTS_LONG=1 (make test-long): the small tier too, and more forks.
 tsan tsan-stress 4 4 20000
 tsan tsan-stats 4 2 10000 stats
 tsan tsan-arenas 4 4 20000 arenas
-TSAN_PROGRAM=stress-tsan-tier tsan tsan-small-tier 4 4 20000
+[ "${FAULTS_LONG:-0}" = 1 ] && TSAN_PROGRAM=stress-tsan-tier tsan tsan-small-tier 4 4 20000
 
 # (b) forks while threads churn.
-check fork-storm 120 env LD_PRELOAD="$LIB" "$OUT/forkstorm" faults/fork-storm 300
+check fork-storm 120 env LD_PRELOAD="$LIB" "$OUT/forkstorm" faults/fork-storm $([ "${FAULTS_LONG:-0}" = 1 ] && echo 300 || echo 100)
 
 # (c) out of memory, address space and data size.
 check oom-as 60 env LD_PRELOAD="$LIB" "$OUT/oom" as

@@ -8,13 +8,17 @@
 # (-O2) and with gcc -fsanitize=address,undefined, each with Bimp compiled in
 # (-DBIMP_PREFIX), and runs the seed corpus (corpus/) and FUZZ_RANDOM
 # (default 3000) pseudo-random inputs from seed FUZZ_SEED (default 1) under
-# each.  One PASS/FAIL line per check; exits 1 on any failure.
+# each, for at most FUZZ_SECONDS each if set.  One PASS/FAIL line per check; exits 1 on any failure.
 # FUZZ_LIBFUZZER=1 also builds the libFuzzer binary (clang) and runs the
 # corpus through it.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(cd "$HERE/.." && pwd)/build/fuzz
 RANDOM_INPUTS=${FUZZ_RANDOM:-3000}
+# FUZZ_SECONDS: each driver stops its random inputs after this long (the
+# count it reached is printed); unset, it runs them all.
+SECONDS_EACH=${FUZZ_SECONDS:-0}
+export FUZZ_SECONDS=$SECONDS_EACH
 SEED=${FUZZ_SEED:-1}
 failed=0
 
@@ -55,12 +59,12 @@ else
     echo "PASS fuzz/build"
 fi
 
-run gcc 60 env FUZZ_SAVE_DIR="$OUT" "$OUT/replay" fuzz/gcc "$HERE/corpus" "$RANDOM_INPUTS" "$SEED"
-run gcc-asan 90 env FUZZ_SAVE_DIR="$OUT" ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+run gcc $((60 + SECONDS_EACH)) env FUZZ_SAVE_DIR="$OUT" "$OUT/replay" fuzz/gcc "$HERE/corpus" "$RANDOM_INPUTS" "$SEED"
+run gcc-asan $((90 + SECONDS_EACH)) env FUZZ_SAVE_DIR="$OUT" ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$OUT/replay-asan" fuzz/gcc-asan "$HERE/corpus" "$RANDOM_INPUTS" "$SEED"
 
-run gcc-tier-asan-debug 120 env FUZZ_SAVE_DIR="$OUT" ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+run gcc-tier-asan-debug $((120 + SECONDS_EACH)) env FUZZ_SAVE_DIR="$OUT" ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$OUT/replay-tier" fuzz/gcc-tier-asan-debug "$HERE/corpus" "$((RANDOM_INPUTS / 3))" "$SEED"
 
