@@ -427,7 +427,8 @@ static void random_ops(long ops, uint64_t seed)
 {
     uint64_t s = seed * 0x9e3779b97f4a7c15u + 1, clock = 0;
     bimp_arena *a = bimp_arena_create_();
-    for (long op = 0; op < ops; op++) {
+    long op = 0;
+    for (; op < ops && (op % 64 || !out_of_time()); op++) {
         uint64_t r = rnd(&s), kind = r % 100;
         clock++;
         if (kind < 55 && nblocks < 4096) {
@@ -488,6 +489,7 @@ static void random_ops(long ops, uint64_t seed)
     nblocks = nmarks = 0;
     char name[64];
     snprintf(name, sizeof name, "arena-random-seed%llu", (unsigned long long)seed);
+    snprintf(group_note, sizeof group_note, "%ld operations", op);
     group_end(label, name);
 }
 

@@ -15,6 +15,7 @@
 
 static int group_failures, total_failures;
 static char group_first[256];
+static char group_note[160]; /* said after a passing group's name, then cleared */
 
 #define CHECK(cond) \
     do { \
@@ -29,8 +30,9 @@ static inline void group_end(const char *prefix, const char *name)
     if (group_failures)
         printf("FAIL %s/%s: %s\n", prefix, name, group_first);
     else
-        printf("PASS %s/%s\n", prefix, name);
+        printf("PASS %s/%s%s%s\n", prefix, name, group_note[0] ? ": " : "", group_note);
     fflush(stdout);
+    group_note[0] = 0;
     total_failures += group_failures;
     group_failures = 0;
 }
@@ -71,6 +73,20 @@ static inline double monotonic_seconds(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A stress loop's budget: its count of operations, and BIMP_TEST_SECONDS
+ * (default 5) from the first call, whichever ends first, so that a loaded
+ * machine makes a stress test shorter, not longer.  Say the count reached
+ * in group_note. */
+static inline int out_of_time(void)
+{
+    static double deadline;
+    if (deadline == 0) {
+        const char *s = getenv("BIMP_TEST_SECONDS");
+        deadline = monotonic_seconds() + (s ? atof(s) : 5);
+    }
+    return monotonic_seconds() > deadline;
 }
 
 /* The process's resident memory, in bytes. */

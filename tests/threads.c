@@ -22,7 +22,7 @@ typedef struct {
 } mailbox;
 
 static int nthreads;
-static long nops;
+static long nops, done; /* operations per thread at most; done by all */
 static mailbox *boxes;
 static int failures;
 
@@ -61,7 +61,8 @@ static void *worker(void *arg)
     int id = (int)(intptr_t)arg;
     uint64_t s = 0x9e3779b97f4a7c15ull * (uint64_t)(id + 1);
     item slots[SLOTS] = { 0 };
-    for (long op = 0; op < nops; op++) {
+    long op = 0;
+    for (; op < nops && (op % 256 || !out_of_time()); op++) {
         item *it = &slots[rnd(&s) % SLOTS];
         if (it->p) {
             uint64_t r = rnd(&s) % 10;
@@ -104,6 +105,7 @@ static void *worker(void *arg)
     for (int i = 0; i < SLOTS; i++)
         if (slots[i].p)
             check_and_free(&slots[i]);
+    __atomic_fetch_add(&done, op, __ATOMIC_RELAXED);
     return NULL;
 }
 
@@ -124,6 +126,8 @@ int main(int argc, char **argv)
         drain_mailbox(&boxes[i]);
     CHECK(bimp_is_loaded());
     CHECK(failures == 0);
+    CHECK(done > 0);
+    snprintf(group_note, sizeof group_note, "%ld operations in %d threads", done, nthreads);
     group_end(name, "stress");
     return total_failures != 0;
 }
