@@ -733,6 +733,8 @@ static void every_lock(void (*act)(lock_t *))
     act(&huge_lock);
     act(&unit_map_lock);
     act(&profile_lock);
+    act(&check_lock);
+    act(&guard_lock);
 }
 
 static void lock_for_fork(lock_t *l)
@@ -1052,12 +1054,17 @@ static ALWAYS_INLINE void *alloc_unsampled(size_t n)
     return alloc_headered(n);
 }
 
-/* The allocation watch() asked more of: the profile's sample, which is
- * headered (its header says so) and recorded; or the first allocation of
- * a thread while sizes are counted, counted once its heap exists. */
+/* The allocation watch() asked more of: the check mode's, every one; a
+ * guarded block (when the guard pool has room); the profile's sample, which
+ * is headered (its header says so) and recorded; or the first allocation
+ * of a thread while sizes are counted, counted once its heap exists. */
 static NOINLINE void *alloc_special(size_t n, unsigned what)
 {
-    void *p = what & WATCH_SAMPLE ? alloc_headered(n) : alloc_unsampled(n);
+    void *p;
+    if (what & WATCH_CHECK)
+        p = check_alloc(n, 0);
+    else if (!(what & WATCH_GUARD) || !(p = guard_alloc(n)))
+        p = what & WATCH_SAMPLE ? alloc_headered(n) : alloc_unsampled(n);
     if (p && (what & WATCH_SAMPLE))
         profile_record(p, n);
     if (p && (what & WATCH_COUNT_AFTER))
@@ -1208,6 +1215,11 @@ static COLD void release_checked(void *p, const char *function)
     chunk *c = chunk_of(b);
     heap *h = my_heap();
     int saved = errno;
+    if ((info & B_SAMPLED) && opt.check) { /* the check mode's block: held back */
+        check_free(p, function);
+        errno = saved;
+        return;
+    }
     if (info & B_SAMPLED) {
         bool below = !(info & B_HUGE) && load_relaxed(&c->owner) == h && !is_top(c, b, stride_of(info));
         info = unsample(b, below);
@@ -1274,6 +1286,8 @@ static NOINLINE void release_outside(void *p, const char *function)
         return;
     if (in_mapped_chunk(p))
         release_in_chunk(p, function);
+    else if (in_guard_pool(p))
+        guard_free(p, function);
     else
         release_checked(p, function);
 }
@@ -1320,7 +1334,10 @@ static inline bool small_fits(size_t stride, size_t cls, size_t n)
 static void release_sized(void *p, size_t align, size_t size, const char *function)
 {
     bool fits_size;
-    if (in_page_chunk(p)) {
+    if (in_guard_pool(p)) {
+        guard_sized(p, size, function);
+        fits_size = true;
+    } else if (in_page_chunk(p)) {
         page *pg = checked_small(p, "double free of", function);
         fits_size = small_fits(pg->stride, pg->cls, size);
     } else {
@@ -1414,12 +1431,16 @@ static void *resize(void *p, size_t n, const char *function)
 {
     if (in_page_chunk(p))
         return resize_small(p, n, function);
+    if (in_guard_pool(p))
+        return guard_resize(p, n, function);
     block *b = live_block(p, function);
+    uint32_t info = load_relaxed(&b->info);
+    if ((info & B_SAMPLED) && opt.check)
+        return check_resize(p, n, function);
     if (n > PTRDIFF_MAX) {
         errno = ENOMEM;
         return NULL;
     }
-    uint32_t info = load_relaxed(&b->info);
     if (info & B_SAMPLED) /* the profile follows a block only until it is resized */
         info = unsample(b, false);
     if (info & B_HUGE) {
@@ -1459,7 +1480,7 @@ static void *alloc_aligned(size_t align, size_t n)
     }
     if (align & (align - 1))
         align = (size_t)1 << (sizeof(size_t) * CHAR_BIT - (size_t)__builtin_clzl(align));
-    return alloc_slow(n, align);
+    return UNLIKELY(opt.check) ? check_alloc(n, align) : alloc_slow(n, align);
 }
 
 /* calloc: what its push placed at or above the chunk's old end is still
@@ -1467,7 +1488,7 @@ static void *alloc_aligned(size_t align, size_t n)
  * malloc switched to, whose end then was end_then. */
 static void *alloc_zeroed(size_t n)
 {
-    if (is_small(n)) {
+    if (is_small(n) || UNLIKELY(opt.check)) { /* the check mode fills new blocks */
         void *p = alloc(n);
         if (p)
             memset(p, 0, n);
@@ -1479,8 +1500,8 @@ static void *alloc_zeroed(size_t n)
     chunk *cur = h->cur;
     char *cur_end = cur->end;
     void *p = alloc(n);
-    if (!p)
-        return NULL;
+    if (!p || in_guard_pool(p)) /* a guarded block: its page held other blocks */
+        return p ? memset(p, 0, n) : NULL;
     block *b = header_of(p);
     chunk *c = chunk_of(b);
     char *clean = (char *)p + n; /* zero from here on: nothing is, unless pushed */
@@ -1494,6 +1515,24 @@ static void *alloc_zeroed(size_t n)
     if (unzeroed + sizeof(uint64_t) <= (char *)p + n && *(uint64_t *)unzeroed != 0)
         corrupt(b, OVERWRITTEN_TOP, "calloc");
     return p;
+}
+
+/* For the check mode and guard sampling: a block as malloc or memalign makes
+ * it; its release, no longer the check mode's; its usable size. */
+void *alloc_plain(size_t n, size_t align)
+{
+    return align > GRANULE ? alloc_slow(n, align) : alloc_headered(n);
+}
+
+void release_plain(void *p, const char *function)
+{
+    fetch_and(&header_of(p)->info, ~B_SAMPLED);
+    release(p, function);
+}
+
+size_t usable_plain(void *p)
+{
+    return usable_size(header_of(p));
 }
 
 static bool mul_overflows(size_t a, size_t b, size_t *out)
@@ -1985,9 +2024,16 @@ EXPORT void *reallocf(void *p, size_t n)
 
 EXPORT size_t malloc_usable_size(void *p)
 {
-    if (p && in_page_chunk(p))
+    if (!p)
+        return 0;
+    if (in_page_chunk(p))
         return checked_small(p, "use of freed block", "malloc_usable_size")->stride;
-    return p ? usable_size(live_block(p, "malloc_usable_size")) : 0;
+    if (in_guard_pool(p))
+        return guard_usable(p, "malloc_usable_size");
+    block *b = live_block(p, "malloc_usable_size");
+    if ((load_relaxed(&b->info) & B_SAMPLED) && opt.check)
+        return check_usable(p, "malloc_usable_size");
+    return usable_size(b);
 }
 
 EXPORT void *memalign(size_t align, size_t n)

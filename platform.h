@@ -119,6 +119,18 @@ void os_write_maps(int fd);
 bool os_on_signal(int signo, void (*handler)(int));
 void os_close(int fd);
 
+/* Guard pages: `size` bytes of address space that no access may touch (a
+ * page multiple), or NULL; pages of it opened to reading and writing, or
+ * closed again; false if the system refused. */
+void *os_reserve(size_t size);
+bool os_protect(void *p, size_t size, bool open);
+
+/* Faults (SIGSEGV, SIGBUS) go first to mine(address): it reports and
+ * aborts if the address is its own, and returns if not; then to whatever
+ * handled them before (the handlers the program had installed, or the
+ * default action).  False if the handler could not be installed. */
+bool os_on_fault(void (*mine)(void *address));
+
 /* Write all of a message to file descriptor fd, ignoring errors. */
 void os_write(int fd, const char *msg, size_t len);
 /* Abort the process. */

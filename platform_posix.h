@@ -166,6 +166,46 @@ bool os_on_signal(int signo, void (*handler)(int))
     return signo > 0 && sigaction(signo, &sa, NULL) == 0;
 }
 
+void *os_reserve(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANON, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+bool os_protect(void *p, size_t size, bool open)
+{
+    return mprotect(p, size, open ? PROT_READ | PROT_WRITE : PROT_NONE) == 0;
+}
+
+/* The fault handler: Bimp's first, then the one it replaced, called as it
+ * asked to be (SA_SIGINFO or not); a default or ignored action is put back
+ * and the access, run again, takes it. */
+static void (*fault_mine)(void *address);
+static struct sigaction fault_before[2]; /* SIGSEGV, SIGBUS */
+
+static void on_fault(int signo, siginfo_t *info, void *context)
+{
+    fault_mine(info->si_addr);
+    struct sigaction *before = &fault_before[signo == SIGBUS];
+    if (before->sa_flags & SA_SIGINFO)
+        before->sa_sigaction(signo, info, context);
+    else if (before->sa_handler == SIG_DFL || before->sa_handler == SIG_IGN)
+        sigaction(signo, before, NULL);
+    else
+        before->sa_handler(signo);
+}
+
+bool os_on_fault(void (*mine)(void *address))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    fault_mine = mine;
+    return sigaction(SIGSEGV, &sa, &fault_before[0]) == 0 && sigaction(SIGBUS, &sa, &fault_before[1]) == 0;
+}
+
 void os_close(int fd)
 {
     close(fd);

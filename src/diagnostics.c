@@ -134,53 +134,81 @@ static void put_function(text *t, const char *function)
     put_str(t, ")");
 }
 
-/* After a fatal line: `bimp:   at <frame> <- <frame> ...`, the stack of
- * the failing call from the program's frame that called Bimp outwards,
- * named as the heap profile names frames.  The unwinder may allocate the
- * first time it runs (glibc loads libgcc_s), so it is not asked while this
- * thread holds a lock of Bimp's before it has run once; and a failure
- * inside it (the heap is damaged) gets its own line without a stack. */
-static ATOMIC(bool) unwinder_ready;
-
-static void put_call_stack(void)
+/* A stack line, `bimp:   <label> <frame> <- <frame> ...`, from the
+ * program's frame that called Bimp outwards (Bimp's own frames at its
+ * start are skipped), named as the heap profile names frames.  Nothing if
+ * only Bimp's frames are there. */
+void put_stack(const char *label, void *const *frame, int depth)
 {
-    static PER_THREAD bool unwinding;
     text t = { .len = 0 };
-    if (unwinding)
+    int first = 0;
+    while (first < depth && os_object_of(frame[first]) == os_object_of((void *)&put_stack))
+        first++;
+    if (first >= depth)
         return;
-    if (locks_held && !load_relaxed(&unwinder_ready)) {
-        put_str(&t, "bimp:   (no call stack: the unwinder is not loaded yet, and a lock is held)");
-        put_line(&t);
-        return;
-    }
-    unwinding = true;
-    void *frame[32];
-    int depth = os_backtrace(frame, 32), first = 0;
-    store_relaxed(&unwinder_ready, true);
-    while (first < depth && os_object_of(frame[first]) == os_object_of((void *)&put_call_stack))
-        first++; /* Bimp's own frames */
-    put_str(&t, "bimp:   at ");
+    put_str(&t, "bimp:   ");
+    put_str(&t, label);
+    put_str(&t, " ");
     for (int f = first; f < depth; f++) {
         put_str(&t, f > first ? " <- " : "");
         put_frame(&t, frame[f]);
     }
-    if (first < depth)
-        put_line(&t);
-    unwinding = false;
+    put_line(&t);
 }
 
-/* The one fatal path: `bimp: <what> <pointer> (in <function>)` and the
- * call stack, then abort. */
-COLD _Noreturn void fatal(const char *what, const void *p, const char *function)
+/* The calling thread's stack, up to `max` frames, or 0 frames: while this
+ * thread unwinds already (the unwinder allocates the first time it runs:
+ * glibc loads libgcc_s), or holds a lock of Bimp's before the unwinder has
+ * run once. */
+static ATOMIC(bool) unwinder_ready;
+
+int capture_stack(void **frame, int max)
+{
+    static PER_THREAD bool unwinding;
+    if (unwinding || (locks_held && !load_relaxed(&unwinder_ready)))
+        return 0;
+    unwinding = true;
+    int depth = os_backtrace(frame, max);
+    unwinding = false;
+    store_relaxed(&unwinder_ready, true);
+    return depth;
+}
+
+/* After a fatal line: `bimp:   at <frame> <- <frame> ...`, the stack of
+ * the failing call; a line that says why if there is none (a failure
+ * inside the unwinder, whose heap is damaged, gets none at all). */
+static void put_call_stack(void)
+{
+    void *frame[32];
+    int depth = capture_stack(frame, 32);
+    if (depth == 0 && locks_held && !load_relaxed(&unwinder_ready)) {
+        text t = { .len = 0 };
+        put_str(&t, "bimp:   (no call stack: the unwinder is not loaded yet, and a lock is held)");
+        put_line(&t);
+        return;
+    }
+    put_stack("at", frame, depth);
+}
+
+/* A misuse's first lines: `bimp: <what> <pointer> (in <function>)` and the
+ * call stack; no `(in ...)` with function NULL (a fault in the program). */
+void misuse_lines(const char *what, const void *p, const char *function)
 {
     text t = { .len = 0 };
     put_str(&t, "bimp: ");
     put_str(&t, what);
     put_str(&t, " 0x");
     put_uint(&t, (uintptr_t)p, 16, 0);
-    put_function(&t, function);
+    if (function)
+        put_function(&t, function);
     put_line(&t);
     put_call_stack();
+}
+
+/* The one fatal path: the misuse's lines, then abort. */
+COLD _Noreturn void fatal(const char *what, const void *p, const char *function)
+{
+    misuse_lines(what, p, function);
     os_fatal();
 }
 

@@ -899,6 +899,12 @@ void put_json_str(text *t, const char *s);
 void put_process(text *t);
 int create_report(const char *pattern, const char *suffix, bool append);
 COLD _Noreturn void fatal(const char *what, const void *p, const char *function);
+/* fatal's lines without the abort: a report that says more, then aborts. */
+void misuse_lines(const char *what, const void *p, const char *function);
+/* Call stacks for reports: this thread's (0 frames if it cannot be taken
+ * now), and one written as `bimp:   <label> <frame> <- ...`. */
+int capture_stack(void **frame, int max);
+void put_stack(const char *label, void *const *frame, int depth);
 COLD _Noreturn void corrupt(const void *block_at, const char *why, const char *function);
 
 /* What the corruption checks found, for corrupt()'s message. */
@@ -920,6 +926,8 @@ COLD _Noreturn void corrupt(const void *block_at, const char *why, const char *f
 /* Run-time options, one field each; options.c's table names them, reads
  * them from the environment and sets several from mallopt. */
 #define HUGE_THRESHOLD_MAX (CHUNK / 2)
+/* Guard sampling's default: a guarded block per so many bytes allocated. */
+#define GUARD_RATE_DEFAULT ((size_t)64 << 20)
 /* String options (file names) hold at most this many bytes, the 0 too. */
 #define OPTION_TEXT_MAX 256
 /* BIMP_SHOW_STATS's values: 0 off, 1 the text report, 2 JSON. */
@@ -950,6 +958,11 @@ struct options {
     size_t purge_delay_ms;
     /* Freed huge mappings kept for reuse: how many bytes at most, how long. */
     size_t huge_cache_max, huge_delay_ms;
+    /* The check mode (src/check.c): on; the bytes of freed blocks it holds
+     * back.  Guard sampling (src/guard.c): bytes allocated per guarded
+     * block on average, 0 off. */
+    size_t check, check_quarantine;
+    size_t guard_rate;
 };
 extern struct options opt;
 
@@ -1164,6 +1177,8 @@ void check_heap(heap *h);
 
 /* src/profile.c: the heap profile (BIMP_PROFILE). */
 ptrdiff_t next_interval(void);
+ptrdiff_t draw_interval(size_t mean);
+void seed_intervals(uint64_t seed);
 void profile_record(void *p, size_t n);
 uint32_t unsample(block *b, bool below);
 void profile_dump(int fd);
@@ -1175,7 +1190,7 @@ extern lock_t profile_lock;
 
 /* src/watch.c: what malloc's countdown leads to (profile samples, the size
  * histogram, live reports). */
-enum { WATCH_PLAIN = 0, WATCH_SAMPLE = 1, WATCH_COUNT_AFTER = 2 };
+enum { WATCH_PLAIN = 0, WATCH_SAMPLE = 1, WATCH_COUNT_AFTER = 2, WATCH_CHECK = 4, WATCH_GUARD = 8 };
 void watch_start(void);
 void watch_forked(void);
 unsigned watch(size_t n);
@@ -1196,6 +1211,37 @@ bool reports_wanted(void);
 
 /* bimp.c, for the cold files. */
 heap *usable_heap(void);
+/* bimp.c, for the check mode: a block as malloc (align 0) or memalign
+ * makes it, without the countdown; its release once the check mode lets
+ * it go; its usable size. */
+void *alloc_plain(size_t n, size_t align);
+void release_plain(void *p, const char *function);
+size_t usable_plain(void *p);
+
+/* src/check.c: the check mode (BIMP_CHECK=1).  Its blocks carry B_SAMPLED,
+ * so that their free, realloc and malloc_usable_size come here. */
+void *check_alloc(size_t n, size_t align);
+void check_free(void *p, const char *function);
+void *check_resize(void *p, size_t n, const char *function);
+size_t check_usable(void *p, const char *function);
+void check_at_exit(void);
+extern lock_t check_lock;
+
+/* src/guard.c: guard sampling (BIMP_GUARD_RATE).  A guarded block lies in
+ * the guard pool, [guard_lo, guard_lo + guard_len), which nothing else
+ * shares; guard_alloc returns NULL when it cannot place one. */
+extern ATOMIC(uintptr_t) guard_lo;
+extern size_t guard_len;
+static inline bool in_guard_pool(const void *p)
+{
+    return (uintptr_t)p - load_relaxed(&guard_lo) < guard_len;
+}
+void *guard_alloc(size_t n);
+void guard_free(void *p, const char *function);
+void *guard_resize(void *p, size_t n, const char *function);
+size_t guard_usable(void *p, const char *function);
+void guard_sized(void *p, size_t size, const char *function);
+extern lock_t guard_lock;
 
 /* ======================================================================== */
 /* The entry points' names                                                  */

@@ -18,6 +18,8 @@ struct options opt = {
     .purge_delay_ms = 1000,
     .huge_cache_max = (size_t)128 << 20,
     .huge_delay_ms = 1000,
+    .check_quarantine = (size_t)16 << 20,
+    .guard_rate = GUARD_RATE_DEFAULT,
 };
 
 void set_huge_threshold(size_t bytes)
@@ -69,6 +71,12 @@ static const struct option {
       .meaning = "bytes of freed huge blocks kept for reuse" },
     { .name = "BIMP_HUGE_DELAY", .value = &opt.huge_delay_ms, .max = 3600000,
       .meaning = "milliseconds a freed huge block is kept" },
+    { .name = "BIMP_CHECK", .value = &opt.check, .max = 1,
+      .meaning = "check mode: canaries, freed and new blocks filled, stacks in reports" },
+    { .name = "BIMP_CHECK_QUARANTINE", .value = &opt.check_quarantine, .max = (size_t)1 << 40, .bytes = true,
+      .meaning = "check mode: bytes of freed blocks held back before reuse" },
+    { .name = "BIMP_GUARD_RATE", .value = &opt.guard_rate, .max = (size_t)1 << 50, .bytes = true,
+      .meaning = "guard sampling: bytes allocated per guarded block, on average; 0 off" },
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -229,6 +237,17 @@ static void read_options(void)
         if (strncmp(entry, "BIMP_", 5) == 0 && !option_of(entry) && (opt.verbose || closest_option(entry)))
             warn_option(entry, NULL, NOT_AN_OPTION);
     set_huge_threshold(opt.huge_threshold); /* BIMP_MMAP_THRESHOLD's floor */
+    if (opt.check && (opt.profile || opt.guard_rate)) {
+        /* The check mode follows every block: the profile's samples and
+         * guarded blocks would be blocks it does not follow. */
+        if (opt.profile) {
+            text t = { .len = 0 };
+            put_str(&t, "bimp: BIMP_CHECK=1: the heap profile is off");
+            put_line(&t);
+        }
+        opt.profile = 0;
+        opt.guard_rate = 0;
+    }
     store_relaxed(&g.options_read, ready);
 }
 

@@ -84,18 +84,29 @@ static double sampled_share(double x)
     return 1 - e;
 }
 
-/* The next interval, in bytes: exponential with mean opt.profile_rate. */
-ptrdiff_t next_interval(void)
+/* An interval in bytes, exponential with the given mean (the profile's
+ * and guard sampling's). */
+ptrdiff_t draw_interval(size_t mean)
 {
-    if (!opt.profile)
-        return PTRDIFF_MAX;
     uint64_t x = prof.rng += 0x9e3779b97f4a7c15u; /* splitmix64: racy between threads, harmless */
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
     x ^= x >> 31;
     double u = ((double)(x >> 11) + 1) / 9007199254740992.0;
-    double bytes = neg_log(u) * (double)opt.profile_rate;
+    double bytes = neg_log(u) * (double)mean;
     return bytes < 1 ? 1 : bytes > 1e15 ? (ptrdiff_t)1e15 : (ptrdiff_t)bytes;
+}
+
+/* Intervals differ from run to run from here on. */
+void seed_intervals(uint64_t seed)
+{
+    prof.rng ^= seed;
+}
+
+/* The next interval of the profile, in bytes. */
+ptrdiff_t next_interval(void)
+{
+    return opt.profile ? draw_interval(opt.profile_rate) : PTRDIFF_MAX;
 }
 
 /* The stack of this sample, found or added; PROFILE_STACKS if the table is full. */

@@ -382,15 +382,16 @@ bool reports_wanted(void)
     return !opt.program[0] || strcmp(opt.program, os_program_name()) == 0;
 }
 
-static DESTRUCTOR void show_stats_at_exit(void)
+/* At exit: the last dump, the statistics and the profile; then the check
+ * mode's last look at every block, which may abort. */
+static DESTRUCTOR void at_exit(void)
 {
     dump_at_exit();
-    if (!reports_wanted())
-        return;
-    if (opt.show_stats)
+    if (reports_wanted() && opt.show_stats)
         show_stats();
-    if (opt.profile)
+    if (reports_wanted() && opt.profile)
         profile_at_exit();
+    check_at_exit();
 }
 
 

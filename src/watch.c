@@ -18,13 +18,17 @@
  *     allocated to the process's count every DUMP_STEP bytes (and one
  *     allocation), and that is when it looks whether a dump is due (so a
  *     dump is late by at most that much of some thread's allocations);
+ *   - the bytes before this thread's next guarded block (BIMP_GUARD_RATE);
  *   - none at all (every allocation calls watch) while the size histogram
- *     counts, which is whenever statistics will be reported. */
+ *     counts, which is whenever statistics will be reported, and in the
+ *     check mode (BIMP_CHECK), which takes every allocation. */
 #define DUMP_STEP ((ptrdiff_t)64 << 10)
 
 static PER_THREAD ptrdiff_t drawn;     /* what this thread's countdown was last set to */
 static PER_THREAD ptrdiff_t to_sample; /* bytes before this thread's next sample */
 static PER_THREAD size_t unreported;   /* bytes not yet added to w.allocated */
+static PER_THREAD ptrdiff_t to_guard;  /* bytes before this thread's next guarded block */
+static PER_THREAD bool guard_drawn;    /* to_guard was drawn: a thread's first block is not guarded */
 
 static struct {
     ptrdiff_t step;            /* the countdown's longest: PTRDIFF_MAX, DUMP_STEP or -1 */
@@ -54,8 +58,8 @@ void watch_start(void)
 {
     w.dumps = opt.dump_bytes || opt.dump_seconds || opt.dump_signal;
     w.count_sizes = opt.show_stats || w.dumps;
-    w.step = w.count_sizes ? -1 : w.dumps ? DUMP_STEP : PTRDIFF_MAX;
-    w.counts_only = w.count_sizes && !w.dumps && !opt.profile;
+    w.step = w.count_sizes || opt.check ? -1 : w.dumps ? DUMP_STEP : PTRDIFF_MAX;
+    w.counts_only = w.count_sizes && !w.dumps && !opt.profile && !opt.check && !opt.guard_rate;
     w.start_ms = os_now_ms();
     store_relaxed(&w.next_bytes, opt.dump_bytes ? opt.dump_bytes : SIZE_MAX);
     store_relaxed(&w.next_ms, opt.dump_seconds ? w.start_ms + opt.dump_seconds * 1000 : UINT64_MAX);
@@ -67,7 +71,9 @@ void watch_start(void)
         put_line(&t);
         opt.dump_signal = 0;
     }
-    if (opt.profile || w.step != PTRDIFF_MAX)
+    if (opt.guard_rate)
+        seed_intervals(os_random()); /* each run guards other blocks */
+    if (opt.profile || opt.guard_rate || w.step != PTRDIFF_MAX)
         *my_countdown() = drawn = to_sample = 0;
 }
 
@@ -114,6 +120,17 @@ unsigned watch(size_t n)
         }
     }
     ptrdiff_t next = opt.profile && to_sample < w.step ? to_sample : w.step;
+    if (opt.guard_rate) {
+        to_guard = guard_drawn ? to_guard - (ptrdiff_t)bytes : draw_interval(opt.guard_rate);
+        if (to_guard < 0) {
+            to_guard = draw_interval(opt.guard_rate);
+            what |= WATCH_GUARD;
+        }
+        guard_drawn = true;
+        next = to_guard < next ? to_guard : next;
+    }
+    if (opt.check)
+        what |= WATCH_CHECK;
     *countdown = drawn = next;
     if (w.dumps && (unreported += bytes) >= (size_t)DUMP_STEP) {
         const char *reason = due(fetch_add(&w.allocated, unreported) + unreported);

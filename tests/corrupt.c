@@ -34,7 +34,8 @@
  * case Bimp crashed on or corrupted silently, then PASS/FAIL lines per case
  * class: no crash, no silent corruption, caught at least as often as glibc
  * (with the small tier, BIMP_TEST_TIER=1: every double or invalid free
- * caught; other bugs of small blocks reach only other blocks' data).
+ * caught; other bugs of small blocks reach only other blocks' data).  With
+ * BIMP_TEST_CHECK=1, Bimp's side runs in its check mode (BIMP_CHECK=1).
  * Exits 0 when the matrix ran (whatever the FAIL lines say), 2 when the
  * harness itself broke (a child of the wrong allocator, a control case that
  * glibc does not pass, ...). */
@@ -836,8 +837,15 @@ static bool dropped_var(const char *e)
     return false;
 }
 
+/* BIMP_TEST_CHECK=1: Bimp's cases run in its check mode (BIMP_CHECK=1). */
+static bool check_mode(void)
+{
+    return getenv("BIMP_TEST_CHECK") && strcmp(getenv("BIMP_TEST_CHECK"), "1") == 0;
+}
+
 /* Two environments: the caller's without anything that changes either
- * malloc; Bimp's gets LD_PRELOAD.  glibc's fatal messages go to stderr. */
+ * malloc; Bimp's gets LD_PRELOAD (and BIMP_CHECK=1 in the check mode).
+ * glibc's fatal messages go to stderr. */
 static void build_envs(const char *lib)
 {
     static char preload[PATH_MAX + 16];
@@ -850,6 +858,8 @@ static void build_envs(const char *lib)
         envs[w][n++] = "LIBC_FATAL_STDERR_=1";
         if (w == BIMP)
             envs[w][n++] = preload;
+        if (w == BIMP && check_mode())
+            envs[w][n++] = "BIMP_CHECK=1";
         envs[w][n] = NULL;
     }
 }
@@ -1176,8 +1186,10 @@ int main(int argc, char **argv)
      * for Bimp to check: an overflow or a write after free there reaches
      * other blocks' data only, so how often Bimp catches such bugs is
      * reported (the table) but not asserted, but for double and invalid
-     * frees, which the bitmaps catch exactly: every one is caught. */
-    bool tier = getenv("BIMP_TEST_TIER") && strcmp(getenv("BIMP_TEST_TIER"), "1") == 0;
+     * frees, which the bitmaps catch exactly: every one is caught.  The check
+ * mode (BIMP_TEST_CHECK=1) puts every block in a headered block with a
+ * canary, the tier or not. */
+    bool tier = getenv("BIMP_TEST_TIER") && strcmp(getenv("BIMP_TEST_TIER"), "1") == 0 && !check_mode();
     for (int r = 0; r < NROWS && !harness_errors; r++) {
         char name[128];
         const char *first_crash = NULL, *first_corrupt = NULL, *first_missed = NULL;
