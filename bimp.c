@@ -1054,13 +1054,16 @@ static ALWAYS_INLINE void *alloc_unsampled(size_t n)
     return alloc_headered(n);
 }
 
-/* The allocation watch() asked more of: the check mode's, every one; a
+/* The allocation watch() asked more of: the unwinder's, aside from the
+ * heaps (capture_stack); the check mode's, every one; a
  * guarded block (when the guard pool has room); the profile's sample, which
  * is headered (its header says so) and recorded; or the first allocation
  * of a thread while sizes are counted, counted once its heap exists. */
 static NOINLINE void *alloc_special(size_t n, unsigned what)
 {
     void *p;
+    if (what & WATCH_ASIDE) /* as large as a huge block's smallest */
+        return huge_alloc(n > SMALL_MAX ? n : SMALL_MAX + 1, GRANULE, false, false);
     if (what & WATCH_CHECK)
         p = check_alloc(n, 0);
     else if (!(what & WATCH_GUARD) || !(p = guard_alloc(n)))

@@ -157,18 +157,23 @@ void put_stack(const char *label, void *const *frame, int depth)
 }
 
 /* The calling thread's stack, up to `max` frames, or 0 frames: while this
- * thread unwinds already (the unwinder allocates the first time it runs:
- * glibc loads libgcc_s), or holds a lock of Bimp's before the unwinder has
- * run once. */
+ * thread unwinds already, or holds a lock of Bimp's before the unwinder has
+ * run once.  The first unwind allocates (glibc loads libgcc_s), at whatever
+ * moment a report or a sample asks for it: those allocations, kept for the
+ * life of the process, go aside (watch() sends them to huge_alloc, outside
+ * the break), so that they pin no top of a heap. */
 static ATOMIC(bool) unwinder_ready;
+PER_THREAD bool unwinding;
 
 int capture_stack(void **frame, int max)
 {
-    static PER_THREAD bool unwinding;
     if (unwinding || (locks_held && !load_relaxed(&unwinder_ready)))
         return 0;
+    ptrdiff_t *countdown = my_countdown(), saved = *countdown;
     unwinding = true;
+    *countdown = -1; /* every allocation meanwhile to watch(), which sends it aside */
     int depth = os_backtrace(frame, max);
+    *countdown = saved;
     unwinding = false;
     store_relaxed(&unwinder_ready, true);
     return depth;

@@ -36,12 +36,13 @@ typedef struct {
 } slot;
 
 ATOMIC(uintptr_t) guard_lo;
-size_t guard_len;
+ATOMIC(size_t) guard_len;
 lock_t guard_lock;
 static struct {
     size_t page;
     bool failed;     /* the pool could not be made: nothing is guarded */
-    uint64_t frees;
+    uint64_t frees;  /* guarded blocks freed: the count, and each free's number */
+    uint64_t allocs; /* guarded blocks made */
     slot slots[SLOTS];
 } gd;
 
@@ -125,7 +126,7 @@ static bool pool(void)
     gd.failed = !base || !os_on_fault(on_fault);
     if (gd.failed)
         return false;
-    guard_len = len;
+    store_relaxed(&guard_len, len);
     store_release(&guard_lo, (uintptr_t)base);
     return true;
 }
@@ -151,20 +152,21 @@ void *guard_alloc(size_t n)
     int depth = capture_stack(frame, FRAMES);
     lock(&guard_lock);
     size_t i = pool() ? free_slot() : SLOTS;
-    char *page = i < SLOTS ? slot_page(i) : NULL;
-    if (!page || !os_protect(page, gd.page, true)) {
+    char *mem = i < SLOTS ? slot_page(i) : NULL;
+    if (!mem || !os_protect(mem, gd.page, true)) {
         unlock(&guard_lock);
         return NULL;
     }
     slot *s = &gd.slots[i];
-    s->p = page + gd.page - align_up(n, GRANULE); /* its end against the guard page */
+    s->p = mem + gd.page - align_up(n, GRANULE); /* its end against the guard page */
     s->n = n;
     s->state = SLOT_LIVE;
     s->made_depth = depth;
     memcpy(s->made, frame, (size_t)depth * sizeof *frame);
     s->freed_depth = 0;
-    memset(page, CANARY_BYTE, (size_t)(s->p - page));
-    memset(s->p + n, CANARY_BYTE, (size_t)(page + gd.page - s->p) - n);
+    gd.allocs++;
+    memset(mem, CANARY_BYTE, (size_t)(s->p - mem));
+    memset(s->p + n, CANARY_BYTE, (size_t)(mem + gd.page - s->p) - n);
     unlock(&guard_lock);
     return s->p;
 }
@@ -189,11 +191,11 @@ static slot *live_slot(void *p, const char *freed_what, const char *function)
  * reported, the lock let go first. */
 static void check_canary(slot *s, const char *function)
 {
-    char *page = page_of_block(s->p);
-    for (char *a = page; a < page + gd.page; a++) {
+    char *mem = page_of_block(s->p);
+    for (char *a = mem; a < mem + gd.page; a++) {
         if (a == s->p)
             a += s->n;
-        if (a < page + gd.page && (uint8_t)*a != CANARY_BYTE) {
+        if (a < mem + gd.page && (uint8_t)*a != CANARY_BYTE) {
             slot copy = *s;
             text t = { .len = 0 };
             put_access(&t, "; written at 0x", (uintptr_t)a, s->p);
@@ -216,6 +218,7 @@ void guard_free(void *p, const char *function)
     s->freed_depth = depth;
     memcpy(s->freed, frame, (size_t)depth * sizeof *frame);
     os_protect(page_of_block(s->p), gd.page, false);
+    os_purge(page_of_block(s->p), gd.page); /* its memory back: nothing may read it */
     unlock(&guard_lock);
     errno = saved;
 }
@@ -253,4 +256,13 @@ void guard_sized(void *p, size_t size, const char *function)
     unlock(&guard_lock);
     if (size != n)
         fatal("wrong size for", p, function);
+}
+
+/* For the statistics: guarded blocks made and freed. */
+void guard_counts(size_t *allocs, size_t *frees)
+{
+    lock(&guard_lock);
+    *allocs = (size_t)gd.allocs;
+    *frees = (size_t)gd.frees;
+    unlock(&guard_lock);
 }

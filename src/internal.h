@@ -904,6 +904,7 @@ void misuse_lines(const char *what, const void *p, const char *function);
 /* Call stacks for reports: this thread's (0 frames if it cannot be taken
  * now), and one written as `bimp:   <label> <frame> <- ...`. */
 int capture_stack(void **frame, int max);
+extern PER_THREAD bool unwinding; /* capture_stack is under way on this thread */
 void put_stack(const char *label, void *const *frame, int depth);
 COLD _Noreturn void corrupt(const void *block_at, const char *why, const char *function);
 
@@ -1190,7 +1191,7 @@ extern lock_t profile_lock;
 
 /* src/watch.c: what malloc's countdown leads to (profile samples, the size
  * histogram, live reports). */
-enum { WATCH_PLAIN = 0, WATCH_SAMPLE = 1, WATCH_COUNT_AFTER = 2, WATCH_CHECK = 4, WATCH_GUARD = 8 };
+enum { WATCH_PLAIN = 0, WATCH_SAMPLE = 1, WATCH_COUNT_AFTER = 2, WATCH_CHECK = 4, WATCH_GUARD = 8, WATCH_ASIDE = 16 };
 void watch_start(void);
 void watch_forked(void);
 unsigned watch(size_t n);
@@ -1231,16 +1232,17 @@ extern lock_t check_lock;
  * the guard pool, [guard_lo, guard_lo + guard_len), which nothing else
  * shares; guard_alloc returns NULL when it cannot place one. */
 extern ATOMIC(uintptr_t) guard_lo;
-extern size_t guard_len;
+extern ATOMIC(size_t) guard_len;
 static inline bool in_guard_pool(const void *p)
 {
-    return (uintptr_t)p - load_relaxed(&guard_lo) < guard_len;
+    return (uintptr_t)p - load_relaxed(&guard_lo) < load_relaxed(&guard_len);
 }
 void *guard_alloc(size_t n);
 void guard_free(void *p, const char *function);
 void *guard_resize(void *p, size_t n, const char *function);
 size_t guard_usable(void *p, const char *function);
 void guard_sized(void *p, size_t size, const char *function);
+void guard_counts(size_t *allocs, size_t *frees);
 extern lock_t guard_lock;
 
 /* ======================================================================== */

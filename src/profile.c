@@ -39,7 +39,6 @@ static struct {
     profile_stack *stacks;           /* PROFILE_STACKS, mapped at the first sample */
     profile_sample *samples;         /* PROFILE_SAMPLES, open addressing by p */
     size_t dropped;                  /* samples not kept: the tables were full */
-    uint64_t rng;
 } prof;
 
 /* One allocation in about every BIMP_PROFILE_RATE bytes is sampled: malloc
@@ -85,10 +84,16 @@ static double sampled_share(double x)
 }
 
 /* An interval in bytes, exponential with the given mean (the profile's
- * and guard sampling's). */
+ * and guard sampling's), from a generator of the thread's own, which
+ * starts from the seed and the thread. */
+static ATOMIC(uint64_t) interval_seed;
+
 ptrdiff_t draw_interval(size_t mean)
 {
-    uint64_t x = prof.rng += 0x9e3779b97f4a7c15u; /* splitmix64: racy between threads, harmless */
+    static PER_THREAD uint64_t rng;
+    if (!rng)
+        rng = load_relaxed(&interval_seed) ^ (uint64_t)(uintptr_t)&rng;
+    uint64_t x = rng += 0x9e3779b97f4a7c15u; /* splitmix64 */
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
     x ^= x >> 31;
@@ -97,10 +102,11 @@ ptrdiff_t draw_interval(size_t mean)
     return bytes < 1 ? 1 : bytes > 1e15 ? (ptrdiff_t)1e15 : (ptrdiff_t)bytes;
 }
 
-/* Intervals differ from run to run from here on. */
+/* Intervals differ from run to run from here on (threads that have drawn
+ * none yet). */
 void seed_intervals(uint64_t seed)
 {
-    prof.rng ^= seed;
+    store_relaxed(&interval_seed, seed);
 }
 
 /* The next interval of the profile, in bytes. */
@@ -149,15 +155,8 @@ static inline uint32_t sample_slot(const void *p)
  * for (n divided by its chance of being sampled). */
 void profile_record(void *p, size_t n)
 {
-    /* The unwinder's own allocations (libgcc is loaded at its first use)
-     * are not sampled: unwinding from inside it aborts. */
-    static PER_THREAD bool unwinding;
-    if (unwinding)
-        return;
     void *frame[PROFILE_FRAMES];
-    unwinding = true;
-    int depth = os_backtrace(frame, PROFILE_FRAMES);
-    unwinding = false;
+    int depth = capture_stack(frame, PROFILE_FRAMES);
     int first = 0; /* Bimp's own frames (malloc, sampling) are not kept */
     while (first < depth && os_object_of(frame[first]) == os_object_of((void *)&profile_record))
         first++;

@@ -112,10 +112,12 @@ NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
     st->unmaps = load_relaxed(&g.unmaps);
     st->purges = load_relaxed(&g.purges);
     st->arenas = load_relaxed(&g.arenas);
+    size_t guarded, guarded_frees; /* guard sampling's blocks count in the totals only */
+    guard_counts(&guarded, &guarded_frees);
     st->allocations = st->bumped + st->reused_exact + st->reused_split + st->huge_allocations +
-                      st->arena_allocations + st->small_bumped + st->small_reused;
+                      st->arena_allocations + st->small_bumped + st->small_reused + guarded;
     st->frees = st->top_pops + st->frees_below_top + st->huge_frees + st->small_pops + st->small_below +
-                st->small_remote;
+                st->small_remote + guarded_frees;
 }
 
 /* One labelled line of the statistics: label, count, bytes, remark. */

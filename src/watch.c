@@ -104,6 +104,10 @@ static const char *due(size_t allocated)
 unsigned watch(size_t n)
 {
     ptrdiff_t *countdown = my_countdown();
+    if (UNLIKELY(unwinding)) { /* the unwinder's own, at its first use: aside (capture_stack) */
+        *countdown = -1;
+        return WATCH_ASIDE;
+    }
     if (w.counts_only) { /* statistics without profile or live reports: the histogram alone */
         *countdown = -1;
         return count_size(my_heap(), n) ? WATCH_PLAIN : WATCH_COUNT_AFTER;

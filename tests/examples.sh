@@ -3,7 +3,9 @@
 # tree and do what the README shows: the arena server answers every query
 # of examples/requests.txt; stats counts its 10,000 allocations and frees;
 # the heap profile finds leak.c's leak, by file and line through jeprof
-# (SKIP without it).  One PASS/FAIL/SKIP line per example.
+# (SKIP without it); the check mode finds each of bugs.c's bugs, and with
+# no bug changes nothing the program prints.  One PASS/FAIL/SKIP line per
+# example.
 set -u
 LIB=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -46,3 +48,20 @@ else
     [[ $top == *"make_list"*"examples/leak.c:$line"* ]] && echo "PASS examples/leak" ||
         echo "FAIL examples/leak: jeprof's top row '$top', wanted make_list at leak.c:$line"
 fi
+
+want=$("$EX/bugs" none 300000)
+got=$(BIMP_CHECK=1 LD_PRELOAD=$LIB "$EX/bugs" none 300000 2>"$TMP/err")
+[ "$got" = "$want" ] && [ ! -s "$TMP/err" ] && echo "PASS examples/bugs/none" ||
+    echo "FAIL examples/bugs/none: '$got' (without Bimp '$want'), stderr '$(head -n 1 "$TMP/err")'"
+for bug in "overflow:overflow past the end of:copy_word" "use-after-free:write after free to:count" \
+    "double-free:double free of:count"; do
+    IFS=: read -r name what made <<<"$bug"
+    { BIMP_CHECK=1 LD_PRELOAD=$LIB "$EX/bugs" "$name" 300000 >/dev/null 2>"$TMP/err"; } 2>/dev/null
+    rc=$?
+    if [ $rc -eq 134 ] && [[ $(head -n 1 "$TMP/err") == "bimp: $what 0x"* ]] &&
+        grep -q "^bimp:   allocated at $made <- " "$TMP/err"; then
+        echo "PASS examples/bugs/$name"
+    else
+        echo "FAIL examples/bugs/$name: status $rc, stderr '$(head -n 3 "$TMP/err" | tr '\n' '|')'"
+    fi
+done

@@ -7,8 +7,11 @@
 # stack, `bimp:   at <frame> <- ...`, whose frames include the program's main
 # (or, on another thread, the program's thread function).  The control
 # program makes correct free_sized/free_aligned_sized calls and must exit 0
-# with nothing on stderr.  One `PASS <name>` or `FAIL <name>: <reason>` line
-# per program; exits 1 if any failed.
+# with nothing on stderr.  The check-* and guard-* programs run in the
+# check mode (BIMP_CHECK=1) or with every allocation guarded
+# (BIMP_GUARD_RATE=1): their reports say more (reported, below).  One
+# `PASS <name>` or `FAIL <name>: <reason>` line per program; exits 1 if any
+# failed.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB=${1:?usage: tests/misuse/run.sh path/to/libbimp.so}
@@ -30,9 +33,12 @@ failed=0
 pass() { echo "PASS misuse/$1"; }
 fail() { echo "FAIL misuse/$1: $2"; failed=$((failed + 1)); }
 
-# run <program>: runs it preloaded, bounded in time; sets rc, out, err.
+# run <program> [VAR=value ...]: runs it preloaded, bounded in time; sets
+# rc, out, err.
 run() {
-    { timeout -k 2 10 env LD_PRELOAD="$LIB" "$BIN/$1" >"$TMP/out" 2>"$TMP/err"; } 2>/dev/null
+    local program=$1
+    shift
+    { timeout -k 2 10 env LD_PRELOAD="$LIB" "$@" "$BIN/$program" >"$TMP/out" 2>"$TMP/err"; } 2>/dev/null
     rc=$?
     out=$(head -c 4000 "$TMP/out")
     err=$(head -c 4000 "$TMP/err")
@@ -80,6 +86,47 @@ misuse() {
     fi
 }
 
+# reported <program> <VAR=value> <what> <function, or - for a fault> <line>...
+# A misuse found by the check mode or guard sampling (the setting turns it
+# on): the first line as misuse's (without `(in ...)` for a fault), the
+# call stack through main, then exactly one more line per <line> argument,
+# each matching it (a shell pattern): the block, where it was allocated and
+# freed.
+reported() {
+    local name=$1 setting=$2 what=$3 function=$4
+    shift 4
+    run "$name" "$setting"
+    local pointer want stack k=3 line
+    pointer=$(head -n 1 <<<"$out")
+    want="bimp: $what $pointer"
+    [ "$function" = - ] || want+=" (in $function)"
+    stack=$(sed -n 2p <<<"$err")
+    if ! [[ $pointer =~ ^0x[0-9a-f]+$ ]]; then
+        fail "$name" "the program printed no pointer (stdout: '$(firstline "$out")'; $(describe $rc))"
+        return
+    elif [ $rc -ne 134 ] || [ "$(firstline "$err")" != "$want" ]; then
+        fail "$name" "$(describe $rc), stderr '$(firstline "$err")', wanted '$want' and SIGABRT"
+        return
+    elif [[ $stack != "bimp:   at "* ]] || [[ " $stack " != *" main "* ]]; then
+        fail "$name" "the stack line names no main: '$(cut -c 1-200 <<<"$stack")'"
+        return
+    fi
+    for pattern in "$@"; do
+        line=$(sed -n ${k}p <<<"$err")
+        # shellcheck disable=SC2053 # the pattern is a pattern
+        if [[ $line != $pattern ]]; then
+            fail "$name" "line $k: '$(cut -c 1-200 <<<"$line")', wanted '$pattern'"
+            return
+        fi
+        k=$((k + 1))
+    done
+    if [ "$(grep -c '' "$TMP/err")" -ne $((k - 1)) ]; then
+        fail "$name" "$(grep -c '' "$TMP/err") stderr lines, wanted $((k - 1))"
+        return
+    fi
+    pass "$name"
+}
+
 misuse double-free-small          "double free of"     free
 misuse double-free-medium         "double free of"     free
 misuse double-free-huge           "double free of"     free
@@ -112,6 +159,24 @@ misuse arena-destroyed            "use of destroyed arena" bimp_arena_alloc
 misuse arena-other-thread         "arena used by a thread that did not create it" bimp_arena_mark
 misuse arena-double-free          "double free of"     free
 misuse arena-released-free        "invalid pointer"    free
+
+made='bimp:   allocated at block_made_here <- main <- *'
+freed='bimp:   freed at block_freed_here <- main <- *'
+reported check-overflow BIMP_CHECK=1 "overflow past the end of" free \
+    'bimp: the block: 40 bytes; written past its end: byte 40 of it (1 changed, now 0x78)' "$made"
+reported check-overflow-huge BIMP_CHECK=1 "overflow past the end of" free \
+    'bimp: the block: 3145728 bytes; written past its end: byte 3145728 of it (1 changed, now 0x0)' "$made"
+reported check-write-after-free BIMP_CHECK=1 "write after free to" free \
+    'bimp: the block: 100 bytes, freed; written after its free: byte 10 of it (1 changed, now 0x78)' "$made" "$freed"
+reported check-double-free BIMP_CHECK=1 "double free of" free 'bimp: the block: 64 bytes, freed' "$made" "$freed"
+reported check-freed-realloc BIMP_CHECK=1 "use of freed block" realloc 'bimp: the block: 64 bytes, freed' "$made" "$freed"
+reported guard-overflow BIMP_GUARD_RATE=1 "overflow past the end of" - \
+    'bimp: the block: 48 bytes, guarded; the access at 0x*, its byte 48' "$made"
+reported guard-overflow-slack BIMP_GUARD_RATE=1 "overflow past the end of" free \
+    'bimp: the block: 40 bytes, guarded; written at 0x*, its byte 40' "$made"
+reported guard-use-after-free BIMP_GUARD_RATE=1 "use after free of" - \
+    'bimp: the block: 100 bytes, guarded, freed; the access at 0x*, its byte 7' "$made" "$freed"
+reported guard-double-free BIMP_GUARD_RATE=1 "double free of" free 'bimp: the block: 100 bytes, guarded, freed' "$made" "$freed"
 
 run control
 if [ $rc -eq 0 ] && [ -z "$err" ]; then
