@@ -80,11 +80,15 @@ static size_t meta_grains(size_t grains)
     return align_up(grains, REGION_GRAIN) / REGION_GRAIN;
 }
 
+/* The region p lies in; NULL if none.  A hole is no longer its region's:
+ * a later mapping (even another region) may lie there. */
 static struct region *region_of(const void *p)
 {
-    for (size_t i = 0; i < region_count; i++)
-        if ((uintptr_t)((const char *)p - regions[i].base) < regions[i].grains * REGION_GRAIN)
+    for (size_t i = 0; i < region_count; i++) {
+        size_t at = (size_t)((const char *)p - regions[i].base);
+        if (at < regions[i].grains * REGION_GRAIN && regions[i].state[at / REGION_GRAIN] != RG_HOLE)
             return &regions[i];
+    }
     return NULL;
 }
 
@@ -261,13 +265,14 @@ static bool punch_holes(struct region *r)
  * somebody else's mapping by now), and forget it. */
 static void unmap_region(struct region *r)
 {
-    mark_units(r->base, r->grains * REGION_GRAIN, U_NONE);
     region_bytes -= r->grains * REGION_GRAIN;
     size_t first = 0; /* the run with the state goes last */
     for (size_t i = 0; i < r->grains;) {
         size_t n = 0;
         while (i + n < r->grains && r->state[i + n] != RG_HOLE)
             n++;
+        if (n) /* (not the holes: other mappings may be recorded there) */
+            mark_units(grain_at(r, i), n * REGION_GRAIN, U_NONE);
         if (i == 0)
             first = n;
         else if (n)

@@ -153,7 +153,11 @@ static int align4g(void)
  * the break shrinks, mapped chunks are unmapped), and so does one block of
  * half the room.  The other way round, 1 MiB blocks fill it and are freed
  * (their mappings cached for reuse): then small blocks fill most of it.
- * malloc_trim(0) brings the address space back near where it started. */
+ * malloc_trim(0) brings the address space back near where it started.
+ * `oom reuse-as-kept|reuse-data-kept`: the same while a 200 KiB block (a
+ * run of a region) stays live throughout, so that its region keeps its
+ * place while the rest of it is given back, and new mappings land in its
+ * holes (a 1 MiB block there was once taken for the old region's). */
 #define REUSE_ROOM ((size_t)256 << 20)
 enum { SMALL_N = 100, BIG_N = 1 << 20, BIG_MAX = 512 };
 static void *bigs[BIG_MAX];
@@ -188,6 +192,7 @@ static int reuse(int resource)
         return 1;
     }
     size_t want = REUSE_ROOM / BIG_N * 3 / 4; /* of the 256 MiB blocks the room holds */
+    void *volatile kept = strstr(mode, "-kept") ? malloc(200 << 10) : NULL;
 
     size_t smalls = fill_with(small, MAXSMALL, SMALL_N);
     free_all(small, smalls); /* in allocation order */
@@ -220,6 +225,7 @@ static int reuse(int resource)
         mode, smalls, SMALL_N, after_small, bigs_n, after_big, field, used >> 20, before_trim >> 20,
         after_trim >> 20);
     fputs(report, stdout);
+    free(kept);
     return failures != 0;
 }
 
@@ -229,7 +235,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "align4g") == 0)
         return align4g();
     if (strncmp(mode, "reuse-", 6) == 0)
-        return reuse(strcmp(mode, "reuse-data") == 0 ? RLIMIT_DATA : RLIMIT_AS);
+        return reuse(strncmp(mode, "reuse-data", 10) == 0 ? RLIMIT_DATA : RLIMIT_AS);
     int resource = strcmp(mode, "data") == 0 ? RLIMIT_DATA : RLIMIT_AS;
 
     /* Before the limit: blocks of every class, stamped. */

@@ -107,6 +107,8 @@ check oom-tiny-data 60 bash -c 'ulimit -d 977 && exec env LD_PRELOAD="$1" "$2"' 
 check oom-align4g 60 env LD_PRELOAD="$LIB" "$OUT/oom" align4g
 check oom-reuse-as 60 env LD_PRELOAD="$LIB" "$OUT/oom" reuse-as
 check oom-reuse-data 60 env LD_PRELOAD="$LIB" "$OUT/oom" reuse-data
+check oom-reuse-as-kept 60 env LD_PRELOAD="$LIB" "$OUT/oom" reuse-as-kept
+check oom-reuse-data-kept 60 env LD_PRELOAD="$LIB" "$OUT/oom" reuse-data-kept
 
 # (d) start-up.
 check preload-hook 30 env LD_PRELOAD="$OUT/hook.so $LIB" "$OUT/startup" preload-hook
