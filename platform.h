@@ -76,6 +76,12 @@ uint64_t os_random(void);
  * if none is known), the object's file name, and pc's offset from the
  * symbol (else from the object). */
 int os_backtrace(void **frame, int max);
+/* The same with each frame's canonical frame address (its caller's stack
+ * pointer before the call), where the return address into frame k + 1
+ * lies at cfa[k] - sizeof(void *) (x86-64): a stack taken again can be
+ * checked against one taken before by reading those words.  -1 where the
+ * platform cannot (then os_backtrace alone). */
+int os_unwind(void **frame, uintptr_t *cfa, int max);
 void *os_object_of(const void *pc);
 void os_symbol(const void *pc, const char **symbol, const char **object, uintptr_t *offset);
 

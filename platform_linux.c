@@ -2,8 +2,10 @@
 #define _GNU_SOURCE
 #include "platform.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
+#include <unwind.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -148,4 +150,55 @@ const char *os_program_name(void)
 const char *os_environ(size_t i, int *ready)
 {
     return environ_entry(environ, getauxval(AT_SECURE) != 0, i, ready);
+}
+
+/* os_unwind: libgcc's unwinder, found once glibc's backtrace has loaded it
+ * (Bimp links nothing but libc), asked for each frame's IP and CFA. */
+static struct {
+    int tried;
+    _Unwind_Reason_Code (*backtrace)(_Unwind_Trace_Fn, void *);
+    _Unwind_Ptr (*ip)(struct _Unwind_Context *);
+    _Unwind_Word (*cfa)(struct _Unwind_Context *);
+} unwinder;
+
+typedef struct {
+    void **frame;
+    uintptr_t *cfa;
+    int depth, max;
+} unwind_walk;
+
+static _Unwind_Reason_Code unwind_step(struct _Unwind_Context *context, void *arg)
+{
+    unwind_walk *w = arg;
+    void *ip = (void *)__atomic_load_n(&unwinder.ip, __ATOMIC_RELAXED)(context);
+    if (w->depth == w->max || !ip) /* (past the outermost frame, an IP of 0) */
+        return _URC_END_OF_STACK;
+    w->frame[w->depth] = ip;
+    w->cfa[w->depth++] = (uintptr_t)__atomic_load_n(&unwinder.cfa, __ATOMIC_RELAXED)(context);
+    return _URC_NO_REASON;
+}
+
+int os_unwind(void **frame, uintptr_t *cfa, int max)
+{
+#if defined(__x86_64__)
+    if (!__atomic_load_n(&unwinder.tried, __ATOMIC_ACQUIRE)) {
+        void *gcc = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NOLOAD);
+        if (!gcc)
+            return -1; /* not loaded yet: backtrace loads it */
+        /* (two threads may both get here: they store the same) */
+        __atomic_store_n(&unwinder.backtrace, (_Unwind_Reason_Code(*)(_Unwind_Trace_Fn, void *))dlsym(gcc, "_Unwind_Backtrace"), __ATOMIC_RELAXED);
+        __atomic_store_n(&unwinder.ip, (_Unwind_Ptr(*)(struct _Unwind_Context *))dlsym(gcc, "_Unwind_GetIP"), __ATOMIC_RELAXED);
+        __atomic_store_n(&unwinder.cfa, (_Unwind_Word(*)(struct _Unwind_Context *))dlsym(gcc, "_Unwind_GetCFA"), __ATOMIC_RELAXED);
+        __atomic_store_n(&unwinder.tried, 1, __ATOMIC_RELEASE);
+    }
+    if (!__atomic_load_n(&unwinder.backtrace, __ATOMIC_RELAXED) || !__atomic_load_n(&unwinder.ip, __ATOMIC_RELAXED) ||
+        !__atomic_load_n(&unwinder.cfa, __ATOMIC_RELAXED))
+        return -1;
+    unwind_walk w = { frame, cfa, 0, max };
+    __atomic_load_n(&unwinder.backtrace, __ATOMIC_RELAXED)(unwind_step, &w);
+    return w.depth;
+#else
+    (void)frame, (void)cfa, (void)max;
+    return -1;
+#endif
 }

@@ -131,6 +131,13 @@ const char *os_environ(size_t i, int *ready)
     return environ_entry(*_NSGetEnviron(), issetugid() != 0, i, ready);
 }
 
+/* No frame addresses here: stacks are taken whole each time. */
+int os_unwind(void **frame, uintptr_t *cfa, int max)
+{
+    (void)frame, (void)cfa, (void)max;
+    return -1;
+}
+
 /* dyld interposing: (replacement, replaced) pairs. */
 #define INTERPOSE(name) \
     extern __typeof__(name) bimp_##name; \

@@ -165,14 +165,91 @@ void put_stack(const char *label, void *const *frame, int depth)
 static ATOMIC(bool) unwinder_ready;
 PER_THREAD bool unwinding;
 
-int capture_stack(void **frame, int max)
+/* Stacks taken before, by the stack address of capture_stack's frame and
+ * its return address.  One is taken again only if it is the same: the
+ * return address into each of its frames is still where it was on the
+ * stack, read from the calling thread's own stack, frame by frame, as long
+ * as they agree.  (libgcc's CFA of frame k is its callee's: the return
+ * address into frame k lies just below it.)  The check mode takes two stacks
+ * per block, and most come from a few places: glibc's unwinder costs about
+ * 15,000 instructions a stack, the check a few dozen. */
+#define CACHED_STACKS 256
+#define CACHED_WAYS 8 /* stacks of one key (capture_stack's caller and place) */
+#define CACHED_FRAMES 40
+typedef struct {
+    int depth;
+    void *frame[CACHED_FRAMES];
+    uintptr_t cfa[CACHED_FRAMES];
+} cached_stack;
+static cached_stack *stack_cache; /* CACHED_STACKS, mapped at the first */
+static unsigned stack_cache_next;  /* the way the next stack goes to */
+static lock_t stack_cache_lock;
+
+static size_t cache_set(uintptr_t cfa, const void *ret)
+{
+    return (size_t)((cfa ^ (uintptr_t)ret * 0x9e3779b1u) >> 4) % (CACHED_STACKS / CACHED_WAYS) * CACHED_WAYS;
+}
+
+/* The cached stack whose frame 2 (capture_stack's caller) is entered at
+ * `ret` from capture_stack's frame at `cfa`, if the calling thread's stack
+ * holds it still: its depth, copied to frame (up to max); else 0. */
+static NOINLINE int from_cache(uintptr_t cfa, void *ret, void **frame, int max)
+{
+    int depth = 0;
+    lock(&stack_cache_lock);
+    for (size_t w = 0; stack_cache && w < CACHED_WAYS && !depth; w++) {
+        cached_stack *c = &stack_cache[cache_set(cfa, ret) + w];
+        if (c->depth <= 2 || c->depth > max || c->cfa[2] != cfa || c->frame[2] != ret)
+            continue;
+        int k = 2;
+        while (k < c->depth && *(void **)(c->cfa[k] - sizeof(void *)) == c->frame[k])
+            k++;
+        if (k == c->depth) {
+            depth = c->depth;
+            memcpy(frame, c->frame, (size_t)depth * sizeof *frame);
+        }
+    }
+    unlock(&stack_cache_lock);
+    return depth;
+}
+
+static void to_cache(const void *const *frame, const uintptr_t *cfa, int depth)
+{
+    lock(&stack_cache_lock);
+    if (!stack_cache)
+        stack_cache = os_map(CACHED_STACKS * sizeof *stack_cache, os_page_size());
+    if (stack_cache) {
+        cached_stack *c = &stack_cache[cache_set(cfa[2], frame[2]) + stack_cache_next++ % CACHED_WAYS];
+        c->depth = depth;
+        memcpy(c->frame, frame, (size_t)depth * sizeof *frame);
+        memcpy(c->cfa, cfa, (size_t)depth * sizeof *cfa);
+    }
+    unlock(&stack_cache_lock);
+}
+
+NOINLINE int capture_stack(void **frame, int max)
 {
     if (unwinding || (locks_held && !load_relaxed(&unwinder_ready)))
         return 0;
+    /* This frame's CFA: a frame pointer's frame is [saved rbp][return]. */
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *);
+    void *ret = __builtin_return_address(0);
+    int depth = load_relaxed(&unwinder_ready) ? from_cache(here, ret, frame, max) : 0;
+    if (depth)
+        return depth;
     ptrdiff_t *countdown = my_countdown(), saved = *countdown;
     unwinding = true;
     *countdown = -1; /* every allocation meanwhile to watch(), which sends it aside */
-    int depth = os_backtrace(frame, max);
+    void *frames[CACHED_FRAMES];
+    uintptr_t cfa[CACHED_FRAMES];
+    int want = max < CACHED_FRAMES ? max : CACHED_FRAMES;
+    depth = load_relaxed(&unwinder_ready) ? os_unwind(frames, cfa, want) : -1;
+    if (depth > 2 && cfa[2] == here && frames[2] == ret) {
+        memcpy(frame, frames, (size_t)depth * sizeof *frame);
+        to_cache((const void *const *)frames, cfa, depth);
+    } else {
+        depth = os_backtrace(frame, max);
+    }
     *countdown = saved;
     unwinding = false;
     store_relaxed(&unwinder_ready, true);

@@ -166,6 +166,9 @@ reported check-overflow BIMP_CHECK=1 "overflow past the end of" free \
     'bimp: the block: 40 bytes; written past its end: byte 40 of it (1 changed, now 0x78)' "$made"
 reported check-overflow-huge BIMP_CHECK=1 "overflow past the end of" free \
     'bimp: the block: 3145728 bytes; written past its end: byte 3145728 of it (1 changed, now 0x0)' "$made"
+reported check-stack-path BIMP_CHECK=1 "overflow past the end of" free \
+    'bimp: the block: 32 bytes; written past its end: byte 32 of it (1 changed, now 0x78)' \
+    'bimp:   allocated at block_made_here <- path_b <- main <- *'
 reported check-write-after-free BIMP_CHECK=1 "write after free to" free \
     'bimp: the block: 100 bytes, freed; written after its free: byte 10 of it (1 changed, now 0x78)' "$made" "$freed"
 reported check-double-free BIMP_CHECK=1 "double free of" free 'bimp: the block: 64 bytes, freed' "$made" "$freed"
