@@ -164,14 +164,14 @@ static void bin_block(heap *h, block *b, size_t stride)
         h->bins[MEDIUM_PROBE] = b;
     else
         h->on_bin[i]++;
-    count(h->binned, stride);
+    stat_add(h->binned, stride);
 }
 
 /* h's hole, `stride` bytes, is taken. */
 static inline void take_hole(heap *h, size_t stride)
 {
     h->hole = NULL;
-    count(h->binned, -stride);
+    stat_add(h->binned, -stride);
 }
 
 static void unbin(heap *h, block *b)
@@ -203,7 +203,7 @@ static void unbin(heap *h, block *b)
     }
     if (next)
         set_link(&links_of(next)->prev, prev);
-    count(h->binned, -stride);
+    stat_add(h->binned, -stride);
 }
 
 /* Block b heads a run of `have` bytes, unbinned: b keeps `stride` bytes,
@@ -222,7 +222,7 @@ static size_t split_run(heap *h, block *b, size_t have, size_t stride, bool hole
     beyond->prev = (uint32_t)(have - stride) | PREV_FREE;
     if (hole) {
         store_relaxed(&rest->info, info_make(have - stride, B_BINNED));
-        count(h->binned, have - stride);
+        stat_add(h->binned, have - stride);
         h->hole = rest;
     } else {
         bin_block(h, rest, have - stride);
@@ -236,8 +236,8 @@ static void *carve(heap *h, block *b, size_t have, size_t stride, bool hole)
 {
     stride = split_run(h, b, have, stride, hole);
     store_relaxed(&b->info, info_make(stride, B_INUSE));
-    count(h->handed_out, stride);
-    count(h->n.refit, 1);
+    stat_add(h->handed_out, stride);
+    stat_add(h->n.refit, 1);
     return payload_of(b);
 }
 
@@ -316,11 +316,11 @@ static ALWAYS_INLINE void *take_exact(heap *h, block *b, size_t stride)
     h->on_bin[i]--;
     if (!next)
         unmark_bin(h, i);
-    count(h->binned, -stride);
+    stat_add(h->binned, -stride);
     store_relaxed(&b->info, info_make(stride, B_INUSE));
     after(b, stride)->prev &= ~PREV_FREE; /* a free block is never the top */
-    count(h->handed_out, stride);
-    count(h->n.exact, 1);
+    stat_add(h->handed_out, stride);
+    stat_add(h->n.exact, 1);
     if (DEBUG_CHECKS)
         check_chunk(chunk_of(b));
     return payload_of(b);
@@ -373,8 +373,8 @@ static inline block *push(chunk *c, size_t stride, uint32_t flags)
 static inline void *push_live(heap *h, chunk *c, size_t stride)
 {
     block *b = push(c, stride, B_INUSE);
-    count(h->handed_out, stride);
-    count(h->n.bumped, 1);
+    stat_add(h->handed_out, stride);
+    stat_add(h->n.bumped, 1);
     if (DEBUG_CHECKS)
         check_chunk(c);
     return payload_of(b);
@@ -399,7 +399,7 @@ static NOINLINE void pop_free(heap *h, chunk *c, block *p)
     for (;;) {
         if (h->kind == HEAP_THREAD) /* an arena's free blocks are on no bin */
             unbin(h, p);
-        count(h->n.swept, 1);
+        stat_add(h->n.swept, 1);
         c->cursor = (char *)p;
         if (!(p->prev & PREV_FREE))
             break;
@@ -458,12 +458,12 @@ static void merge_free(heap *h, block *b, size_t stride, block **keep)
  * burst of requests carves in address order). */
 static void free_below(heap *h, block *b, size_t stride)
 {
-    count(h->n.below, 1);
-    count(h->n.below_bytes, stride);
+    stat_add(h->n.below, 1);
+    stat_add(h->n.below_bytes, stride);
     if (stride <= QUICK_MAX && h->on_bin[small_bin(stride)] < QUICK_CAP) {
         bin_block(h, b, stride);
         after(b, stride)->prev |= PREV_FREE;
-        count(h->unmerged, stride);
+        stat_add(h->unmerged, stride);
         return;
     }
     block *none = NULL;
@@ -862,7 +862,7 @@ static heap *attach_heap(void)
 
 /* The heap malloc should use, when my_heap() may not be a real one yet.
  * NULL means the caller must use late_heap under its lock. */
-heap *usable_heap(void)
+static heap *usable_heap(void)
 {
     heap *h = my_heap();
     if (h == &unattached_heap)
@@ -943,8 +943,8 @@ static NOINLINE void free_remote(chunk *c, block *b, const char *function)
         send_remote(owner, b, b);
         return;
     }
-    count(me->n.remote, 1);
-    count(me->n.remote_bytes, stride_of(old));
+    stat_add(me->n.remote, 1);
+    stat_add(me->n.remote_bytes, stride_of(old));
     if (me->out_first && me->out_to != owner)
         flush_remote(me);
     *link_of(b) = me->out_first;
@@ -1405,7 +1405,7 @@ static bool resize_in_place(block *b, size_t n)
         }
     }
     store_relaxed(&b->info, info_make(stride, B_INUSE));
-    count(h->handed_out, stride - old);
+    stat_add(h->handed_out, stride - old);
     if (DEBUG_CHECKS)
         check_chunk(c);
     return true;
@@ -1608,8 +1608,8 @@ static void arena_free_here(heap *h, chunk *c, block *b, uint32_t info, const ch
     }
     if (UNLIKELY(!linked(c, b, info)))
         not_a_block(c, b, function);
-    count(h->n.below, 1);
-    count(h->n.below_bytes, stride);
+    stat_add(h->n.below, 1);
+    stat_add(h->n.below_bytes, stride);
     leave_loose(b, stride);
     if (DEBUG_CHECKS)
         check_chunk(c);
@@ -1714,7 +1714,7 @@ static bool arena_resize(heap *h, chunk *c, block *b, uint32_t info, size_t n)
         return true; /* nothing worth splitting off */
     }
     store_relaxed(&b->info, info_make(stride, B_INUSE));
-    count(h->handed_out, stride - old);
+    stat_add(h->handed_out, stride - old);
     if (DEBUG_CHECKS)
         check_chunk(c);
     return true;
@@ -1751,8 +1751,8 @@ static void arena_drop(heap *h, arena_node *stop)
         keep->state = CH_CURRENT;
         h->cur = keep;
     }
-    count(h->n.released, 1);
-    count(h->n.released_bytes, dropped);
+    stat_add(h->n.released, 1);
+    stat_add(h->n.released_bytes, dropped);
     if (DEBUG_CHECKS)
         check_heap(h);
 }
@@ -1861,7 +1861,7 @@ EXPORT bimp_mark *bimp_arena_mark(bimp_arena *a)
         return NULL;
     }
     block *b = push(c, MIN_STRIDE, B_INUSE);
-    count(h->handed_out, MIN_STRIDE);
+    stat_add(h->handed_out, MIN_STRIDE);
     node_push(h, (arena_node *)payload_of(b));
     if (DEBUG_CHECKS)
         check_heap(h);
@@ -2087,6 +2087,21 @@ EXPORT void *pvalloc(size_t n)
     }
     return alloc_aligned(page_bytes, n ? align_up(n, page_bytes) : page_bytes);
 }
+
+#ifdef BIMP_DEBUG
+/* Debug builds (src/checks.c has the checkers): check every structure of the calling thread's heap, and
+ * of the arenas it created. */
+EXPORT void bimp_check_heap(void)
+{
+    heap *h = usable_heap();
+    if (!h)
+        return;
+    check_heap(h);
+    for (heap *a = load_acquire(&g.all_heaps); a; a = a->next_all)
+        if (a->kind == HEAP_ARENA && a->arena_thread == h)
+            check_heap(a);
+}
+#endif
 
 EXPORT int malloc_trim(size_t pad)
 {

@@ -1,5 +1,5 @@
-/* platform.h - the whole contract between Bimp's portable core (bimp.c) and
- * the operating system.  platform_linux.c and platform_mac.c implement it; the
+/* platform.h - the whole contract between Bimp's portable core (bimp.c and
+ * the files of src/) and the operating system.  platform_linux.c and platform_mac.c implement it; the
  * core calls nothing else of the OS.
  *
  * Every function here may be called before any constructor has run and from
@@ -80,7 +80,10 @@ int os_backtrace(void **frame, int max);
  * pointer before the call), where the return address into frame k + 1
  * lies at cfa[k] - sizeof(void *) (x86-64): a stack taken again can be
  * checked against one taken before by reading those words.  -1 where the
- * platform cannot (then os_backtrace alone). */
+ * platform cannot (then os_backtrace alone).  Like os_backtrace it may
+ * allocate, and look the unwinder up (dlopen, dlsym) the first time: the
+ * core calls both only from capture_stack, which sends those allocations
+ * aside. */
 int os_unwind(void **frame, uintptr_t *cfa, int max);
 void *os_object_of(const void *pc);
 void os_symbol(const void *pc, const char **symbol, const char **object, uintptr_t *offset);

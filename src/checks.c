@@ -1,4 +1,5 @@
-/* src/checks.c - the invariant checkers (BIMP_DEBUG, bimp_check_heap). */
+/* src/checks.c - the invariant checkers (BIMP_DEBUG; bimp_check_heap, in
+ * bimp.c, runs them on demand). */
 
 #include "internal.h"
 
@@ -6,7 +7,8 @@
 /* The checkers: every invariant, after every operation of the debug build  */
 /* ======================================================================== */
 
-/* Invariants 1-4 and 6-8 of one chunk, as far as the chunk alone shows them;
+/* Invariants 1-4 and 6-8 of one chunk, and of 5 the remote marks, as far as
+ * the chunk alone shows them;
  * the caller owns it.  Returns the bytes of its binned blocks. */
 size_t check_chunk(chunk *c)
 {
@@ -21,17 +23,18 @@ size_t check_chunk(chunk *c)
         block *b = (block *)at;
         uint32_t info = load_relaxed(&b->info);
         size_t stride = stride_of(info);
-        bool free = !(info & B_INUSE);
+        bool is_free = !(info & B_INUSE);
         REQUIRE(stride >= MIN_STRIDE && stride % GRANULE == 0, "block stride", b);
         REQUIRE(((uintptr_t)payload_of(b) & (GRANULE - 1)) == 0, "payload alignment", b);
         REQUIRE(prev ? (b->prev & ~PREV_FREE) == (size_t)(at - prev) : b->prev == 0,
                 "back distance", b);
         REQUIRE(!!(b->prev & PREV_FREE) == prev_free, "prev-free bit", b);
         REQUIRE(!(info & B_HUGE), "huge flag inside a chunk", b);
-        REQUIRE(free == !!(info & B_BINNED), "free exactly when binned", b);
-        REQUIRE(!(free && prev_free) || stride <= QUICK_MAX || prev_stride <= QUICK_MAX ||
+        REQUIRE(!(info & B_REMOTE) || (info & B_INUSE), "remote mark on a block in use only (invariant 5)", b);
+        REQUIRE(is_free == !!(info & B_BINNED), "free exactly when binned", b);
+        REQUIRE(!(is_free && prev_free) || stride <= QUICK_MAX || prev_stride <= QUICK_MAX ||
                     h->kind != HEAP_THREAD, "two large free neighbours", b);
-        if (free && b != h->hole && h->kind == HEAP_THREAD) {
+        if (is_free && b != h->hole && h->kind == HEAP_THREAD) {
             block *next = follow(b, next_of(b)), *on_bin_before;
             REQUIRE(h->bins[bin_of(stride)] == b ||
                         ((on_bin_before = follow(b, prev_of(b))) && next_of(on_bin_before) == b &&
@@ -39,9 +42,9 @@ size_t check_chunk(chunk *c)
                     "binned block on the bin of its class", b);
             REQUIRE(!next || prev_of(next) == b, "bin links", b);
         }
-        if (free)
+        if (is_free)
             binned += stride;
-        prev_free = free;
+        prev_free = is_free;
         prev_stride = stride;
         prev = at;
         at += stride;
@@ -111,17 +114,3 @@ void check_heap(heap *h)
 }
 
 
-#ifdef BIMP_DEBUG
-/* Debug builds: check every structure of the calling thread's heap, and
- * of the arenas it created. */
-EXPORT void bimp_check_heap(void)
-{
-    heap *h = usable_heap();
-    if (!h)
-        return;
-    check_heap(h);
-    for (heap *a = load_acquire(&g.all_heaps); a; a = a->next_all)
-        if (a->kind == HEAP_ARENA && a->arena_thread == h)
-            check_heap(a);
-}
-#endif

@@ -125,7 +125,7 @@
  * (the fast paths cannot afford more), and read by others only through
  * peek() in gather(), which ThreadSanitizer is told to ignore: the figures
  * may lag, an aligned word is never torn. */
-#define count(x, v) ((x) += (v))
+#define stat_add(x, v) ((x) += (v))
 #define peek(x) (*(volatile __typeof__(x) *)&(x))
 #define NO_THREAD_SANITIZER __attribute__((no_sanitize("thread")))
 
@@ -149,7 +149,10 @@
  * Payloads are aligned to GRANULE; strides are multiples of GRANULE and at
  * least MIN_STRIDE, so that a free block's payload holds its two bin links.
  *
- * Invariants (check_chunk asserts 1-4, 7 and 8 after every operation, check_heap all):
+ * Invariants (the debug build's check_chunk asserts 1-4 and 6-8 after every
+ * operation, and of 5 that a remote mark is on a block in use; check_heap
+ * adds 9 and the bins; who writes a header, the rest of 5, is what the
+ * ThreadSanitizer runs of tests/faults check):
  *  1. Walking from `first` by strides lands exactly on `cursor`; every
  *     block's prev equals the stride of the block before it.
  *  2. The last block, the top, is in use, or the chunk is empty and
@@ -1210,8 +1213,6 @@ void gather(struct bimp_stats *st, bool walk);
 void print_stats_json(int fd, const char *extra);
 bool reports_wanted(void);
 
-/* bimp.c, for the cold files. */
-heap *usable_heap(void);
 /* bimp.c, for the check mode: a block as malloc (align 0) or memalign
  * makes it, without the countdown; its release once the check mode lets
  * it go; its usable size. */

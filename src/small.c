@@ -204,12 +204,12 @@ static void *take_block(heap *h, page *pg)
         if (w) {
             pg->scan = (uint8_t)k;
             pg->freed[k] = w & (w - 1);
-            count(h->n.small_reused, 1);
+            stat_add(h->n.small_reused, 1);
             return pg->base + (k * 64 + (size_t)__builtin_ctzll(w)) * pg->stride;
         }
     }
     if (load_relaxed(&pg->top) < pg->cap) {
-        count(h->n.small_bumped, 1);
+        stat_add(h->n.small_bumped, 1);
         size_t top = load_relaxed(&pg->top);
         store_relaxed(&pg->top, (uint16_t)(top + 1));
         return pg->base + top * (size_t)pg->stride;
@@ -275,7 +275,7 @@ static void sweep(heap *h, page *pg)
         uint64_t run = in_use ? mask & ~bits_through(z) : mask;      /* the freed blocks above it */
         pg->freed[k] &= ~run;
         size_t n = (size_t)__builtin_popcountll(run);
-        count(h->n.small_swept, n);
+        stat_add(h->n.small_swept, n);
         top -= n;
         if (in_use)
             break;
@@ -322,7 +322,7 @@ NOINLINE void small_free_other(void *p, const char *function)
         pg->scan = (uint8_t)(idx >> 6);
     h->hot_page[pg->cls] = pg; /* and at this block before it (P7) */
     h->hot_index[pg->cls] = (uint16_t)idx;
-    count(h->n.small_below, 1);
+    stat_add(h->n.small_below, 1);
     if (UNLIKELY(pg->state == PG_FULL))
         small_unfull(h, pg);
     if (DEBUG_CHECKS)
@@ -392,9 +392,9 @@ NOINLINE void small_free_slow(void *p, const char *function)
     if (fetch_or(&pg->remote[idx >> 6], bit) & bit)
         fatal("double free of", p, function);
     if (h != &unattached_heap && h != &exited_heap) {
-        count(h->n.small_remote, 1);
-        count(h->n.remote, 1);
-        count(h->n.remote_bytes, stride);
+        stat_add(h->n.small_remote, 1);
+        stat_add(h->n.remote, 1);
+        stat_add(h->n.remote_bytes, stride);
     }
     queue_for_owner(owner, pg);
 }

@@ -27,7 +27,7 @@ static ALWAYS_INLINE void *small_alloc(heap *h, size_t n)
         h->hot_page[cls] = NULL;
         if (LIKELY((*w & bit) && hp->cls == cls)) {
             *w &= ~bit;
-            count(h->n.small_reused, 1);
+            stat_add(h->n.small_reused, 1);
             return hp->base + i * hp->stride;
         }
     }
@@ -36,13 +36,13 @@ static ALWAYS_INLINE void *small_alloc(heap *h, size_t n)
     uint64_t w = pg->freed[k];
     if (LIKELY(w)) {
         pg->freed[k] = w & (w - 1);
-        count(h->n.small_reused, 1);
+        stat_add(h->n.small_reused, 1);
         return pg->base + (k * 64 + (size_t)__builtin_ctzll(w)) * pg->stride;
     }
     size_t top = load_relaxed(&pg->top);
     if (LIKELY(top < pg->cap)) {
         store_relaxed(&pg->top, (uint16_t)(top + 1));
-        count(h->n.small_bumped, 1);
+        stat_add(h->n.small_bumped, 1);
         return pg->base + top * pg->stride;
     }
     return small_slow(n);
