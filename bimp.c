@@ -76,7 +76,7 @@ static inline size_t binned_stride(block *b, unsigned i, const char *function)
 {
     uint32_t info = load_relaxed(&b->info);
     size_t stride = stride_of(info);
-    if (UNLIKELY(info != info_make(stride, B_BINNED) || bin_of(stride) != i || stride < MIN_STRIDE))
+    if (UNLIKELY(info != info_make(stride, B_FREE) || bin_of(stride) != i || stride < MIN_STRIDE))
         corrupt(b, OVERWRITTEN_FREE, function);
     return stride;
 }
@@ -88,7 +88,7 @@ static inline block *free_before(chunk *c, block *b)
     size_t back = b->prev & ~PREV_FREE;
     block *p = (block *)((char *)b - back);
     if (UNLIKELY(back < MIN_STRIDE || back % GRANULE || back > (size_t)((char *)b - first_of(c)) ||
-                 load_relaxed(&p->info) != info_make(back, B_BINNED)))
+                 load_relaxed(&p->info) != info_make(back, B_FREE)))
         corrupt(b, OVERWRITTEN_HEADER, NULL);
     return p;
 }
@@ -102,7 +102,7 @@ static inline size_t free_stride(chunk *c, block *b)
     if (info & B_INUSE)
         return 0;
     size_t stride = stride_of(info);
-    if (UNLIKELY(info != info_make(stride, B_BINNED) || stride < MIN_STRIDE ||
+    if (UNLIKELY(info != info_make(stride, B_FREE) || stride < MIN_STRIDE ||
                  stride > (size_t)(c->cursor - (char *)b) ||
                  (after(b, stride)->prev & ~PREV_FREE) != stride))
         corrupt(b, OVERWRITTEN_FREE, NULL);
@@ -153,7 +153,7 @@ static inline block *remote_block(heap *h, block *b)
 static void bin_block(heap *h, block *b, size_t stride)
 {
     unsigned i = bin_of(stride);
-    store_relaxed(&b->info, info_make(stride, B_BINNED));
+    store_relaxed(&b->info, info_make(stride, B_FREE));
     block *head = h->bins[i];
     set_link(&links_of(b)->next, head);
     if (head)
@@ -221,7 +221,7 @@ static size_t split_run(heap *h, block *b, size_t have, size_t stride, bool hole
     rest->prev = (uint32_t)stride;
     beyond->prev = (uint32_t)(have - stride) | PREV_FREE;
     if (hole) {
-        store_relaxed(&rest->info, info_make(have - stride, B_BINNED));
+        store_relaxed(&rest->info, info_make(have - stride, B_FREE));
         stat_add(h->binned, have - stride);
         h->hole = rest;
     } else {
@@ -309,7 +309,7 @@ static void *take_binned(heap *h, size_t stride)
 static ALWAYS_INLINE void *take_exact(heap *h, block *b, size_t stride)
 {
     unsigned i = small_bin(stride);
-    if (UNLIKELY(load_relaxed(&b->info) != info_make(stride, B_BINNED)))
+    if (UNLIKELY(load_relaxed(&b->info) != info_make(stride, B_FREE)))
         corrupt(b, OVERWRITTEN_FREE, "malloc");
     block *next = follow(b, next_of(b));
     h->bins[i] = next; /* next's prev link is stale now, and unused while it heads the bin */
@@ -429,7 +429,7 @@ static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
 static void merge_free(heap *h, block *b, size_t stride, block **keep)
 {
     chunk *c = chunk_of(b);
-    store_relaxed(&b->info, info_make(stride, B_BINNED)); /* stays so if merged into p */
+    store_relaxed(&b->info, info_make(stride, B_FREE)); /* stays so if merged into p */
     while (b->prev & PREV_FREE) {
         block *p = free_before(c, b);
         if (p == *keep)
@@ -642,7 +642,7 @@ static void *alloc_in(heap *h, size_t stride)
  * ("loose", invariant 3) until a pop, a release or a reset takes it. */
 static inline void leave_loose(block *b, size_t stride)
 {
-    store_relaxed(&b->info, info_make(stride, B_BINNED));
+    store_relaxed(&b->info, info_make(stride, B_FREE));
     after(b, stride)->prev |= PREV_FREE;
 }
 
@@ -1186,7 +1186,7 @@ static pointer_kind examine(void *p)
     if ((char *)b >= c->cursor) /* popped: only a stale pointer points here */
         return (info & B_INUSE) ? INVALID : FREED;
     if (!(info & B_INUSE))
-        return (info & B_BINNED) ? FREED : INVALID;
+        return (info & B_FREE) ? FREED : INVALID;
     if (!is_top(c, b, stride_of(info)) && !linked(c, b, info))
         return INVALID;
     return (info & B_REMOTE) ? FREED : LIVE; /* freed by another thread, not yet applied */

@@ -31,7 +31,7 @@ size_t check_chunk(chunk *c)
         REQUIRE(!!(b->prev & PREV_FREE) == prev_free, "prev-free bit", b);
         REQUIRE(!(info & B_HUGE), "huge flag inside a chunk", b);
         REQUIRE(!(info & B_REMOTE) || (info & B_INUSE), "remote mark on a block in use only (invariant 5)", b);
-        REQUIRE(is_free == !!(info & B_BINNED), "free exactly when binned", b);
+        REQUIRE(is_free == !!(info & B_FREE), "the free flag exactly on free blocks", b);
         REQUIRE(!(is_free && prev_free) || stride <= QUICK_MAX || prev_stride <= QUICK_MAX ||
                     h->kind != HEAP_THREAD, "two large free neighbours", b);
         if (is_free && b != h->hole && h->kind == HEAP_THREAD) {
@@ -82,7 +82,7 @@ void check_heap(heap *h)
         REQUIRE(bit == (h->bins[i] != NULL), "bin bitmap", h->bins[i]);
         for (block *b = h->bins[i]; b; b = follow(b, next_of(b))) {
             uint32_t info = load_relaxed(&b->info);
-            REQUIRE(info & B_BINNED && !(info & B_INUSE) && bin_of(stride_of(info)) == i,
+            REQUIRE(info & B_FREE && !(info & B_INUSE) && bin_of(stride_of(info)) == i,
                     "binned block's class", b);
             REQUIRE(load_relaxed(&chunk_of(b)->owner) == h, "binned block's heap", b);
             on_bins += stride_of(info);
@@ -91,7 +91,7 @@ void check_heap(heap *h)
     }
     if (h->hole) {
         REQUIRE(load_relaxed(&chunk_of(h->hole)->owner) == h &&
-                (load_relaxed(&h->hole->info) & (B_BINNED | B_INUSE)) == B_BINNED, "the hole", h->hole);
+                (load_relaxed(&h->hole->info) & (B_FREE | B_INUSE)) == B_FREE, "the hole", h->hole);
         on_bins += stride_of(load_relaxed(&h->hole->info));
     }
     if (h->kind == HEAP_THREAD) {

@@ -207,7 +207,7 @@
 
 enum {
     B_INUSE = 1,  /* handed out to the program */
-    B_BINNED = 2, /* free and on the bin of its class */
+    B_FREE = 2,   /* free: on the bin of its class, the hole, or an arena's loose block */
     B_REMOTE = 4, /* freed by another thread, waiting in the owner's inbox */
     B_HUGE = 8,   /* a mapping of its own */
     FLAG_BITS = 4,
