@@ -532,7 +532,7 @@ static NOINLINE void settle(heap *h, chunk *c)
         if (c->state == CH_RESUME)
             resume_remove(h, c);
         int saved = errno; /* free keeps errno; purging may set it */
-        release_chunk(h, c);
+        return_chunk(h, c);
         errno = saved;
     } else if (c->state == CH_FULL && worth_resuming(h, c)) {
         resume_add(h, c);
@@ -587,7 +587,7 @@ static chunk *switch_chunk(heap *h, size_t need)
     chunk *old = h->cur;
     if (old != &empty_chunk) {
         if (chunk_empty(old))
-            release_chunk(h, old);
+            return_chunk(h, old);
         else if (worth_resuming(h, old))
             resume_add(h, old);
         else
@@ -699,7 +699,7 @@ static void on_thread_exit(void *arg)
     drain(h);
     small_trim(h, true);
     if (h->cur != &empty_chunk && chunk_empty(h->cur)) {
-        release_chunk(h, h->cur);
+        return_chunk(h, h->cur);
         set_cur(h, &empty_chunk);
     }
     set_my_heap(&exited_heap);
@@ -1744,7 +1744,7 @@ static void arena_drop(heap *h, arena_node *stop)
         for (chunk *c = from; c != to; c = c->next_own)
             dropped += (size_t)(c->cursor - first_of(c));
         if (from != to)
-            release_chunks(h, from, to);
+            return_chunks(h, from, to);
         char *top = all ? first_of(keep) : (char *)header_of(stop) + MIN_STRIDE;
         dropped += (size_t)(keep->cursor - top);
         move_cursor(keep, top, top == first_of(keep) ? 0 : MIN_STRIDE);
@@ -1807,7 +1807,7 @@ EXPORT void bimp_arena_destroy(bimp_arena *a)
     heap *h = arena_checked(a, "bimp_arena_destroy");
     arena_drop(h, &h->nodes);
     if (h->cur != &empty_chunk)
-        release_chunk(h, h->cur);
+        return_chunk(h, h->cur);
     h->cur = &empty_chunk;
     h->kind = HEAP_DESTROYED;
     h->arena_thread = NULL;
@@ -1926,7 +1926,7 @@ bool give_back_address_space(bool always)
     }
     heap *h = my_heap(); /* a sentinel heap's current chunk is empty_chunk, its pages empty_page */
     if (h->cur != &empty_chunk && chunk_empty(h->cur)) {
-        release_chunk(h, h->cur);
+        return_chunk(h, h->cur);
         set_cur(h, &empty_chunk);
     }
     small_trim(h, false);

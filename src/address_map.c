@@ -36,13 +36,13 @@ bool mark_units(void *p, size_t len, unsigned kind)
     return true;
 }
 
-/* The break's chunks changed: tell free's fast check. */
-void note_break(void)
+/* The break's chunks, [lo, hi), changed: tell free's fast check. */
+void note_break(char *lo, char *hi)
 {
     store_relaxed(&fast_granules, 0); /* briefly slower, never wrong */
-    store_relaxed(&fast_lo, (uintptr_t)g.brk_start + GRANULE);
-    if (g.brk_end > g.brk_start)
-        store_relaxed(&fast_granules, (uintptr_t)(g.brk_end - g.brk_start - GRANULE) / GRANULE);
+    store_relaxed(&fast_lo, (uintptr_t)lo + GRANULE);
+    if (hi > lo)
+        store_relaxed(&fast_granules, (uintptr_t)(hi - lo - GRANULE) / GRANULE);
 }
 
 

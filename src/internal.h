@@ -852,26 +852,15 @@ struct globals {
     lock_t lock;
     bool initialised;
     ATOMIC(int) threads_ready; /* 0, 1 while os_thread_init runs, 2 after */
-    /* Where chunks come from (src/pool.c). */
-    char *brk_start, *brk_end; /* our part of the break; NULL before first use */
-    char *brk_cut;             /* the break is cut into chunks up to here */
-    bool brk_failed;           /* the break could not grow, or somebody else moved it */
-    char *fresh, *fresh_end;   /* the mapped segment's rest, not yet cut into chunks */
-    size_t segment_bytes;      /* taken from the OS for chunks */
-    /* Free chunks, in address order so the lowest are reused first and the
-     * break can shrink; `hot` ones still have their pages. */
-    chunk *pool, *pool_last;
-    size_t pool_count, hot_count;
-    uint64_t maintained_ms;
+    /* (Where chunks come from, and the free ones: src/pool.c's own state,
+     * under this lock.) */
     /* Heaps. */
     ATOMIC(heap *) all_heaps;
     heap *orphans;
-    char *meta, *meta_end;     /* space for heap structs */
     /* Huge blocks. */
     ATOMIC(size_t) huge_count, huge_bytes, huge_peak_count, huge_peak_bytes;
     ATOMIC(size_t) huge_allocs, huge_frees, huge_freed_bytes, huge_reused;
-    /* Statistics of the rare paths; guarded by `lock` or atomic. */
-    size_t chunk_resets, brk_grows, brk_shrinks, peak_segment_bytes;
+    /* Statistics of the rare paths; atomic. */
     ATOMIC(size_t) heaps_made, heaps_adopted;
     ATOMIC(size_t) maps, unmaps, purges;
     ATOMIC(int) options_read;
@@ -997,8 +986,8 @@ extern ATOMIC(uintptr_t) fast_lo, fast_granules;
 
 /* Record [p, p + len), CHUNK-aligned, as `kind`; false if out of memory. */
 bool mark_units(void *p, size_t len, unsigned kind);
-/* The break's chunks changed: tell free's fast check. */
-void note_break(void);
+/* The break's chunks, [lo, hi), changed: tell free's fast check. */
+void note_break(char *lo, char *hi);
 
 static inline bool in_break(const void *p)
 {
@@ -1141,10 +1130,10 @@ extern lock_t huge_lock;
 chunk *take_chunk(heap *h);
 /* Return h's chunks from c up to `stop` on its list of chunks, empty or
  * with blocks nobody will use, to the pool. */
-void release_chunks(heap *h, chunk *c, chunk *stop);
-static inline void release_chunk(heap *h, chunk *c)
+void return_chunks(heap *h, chunk *c, chunk *stop);
+static inline void return_chunk(heap *h, chunk *c)
 {
-    release_chunks(h, c, c->next_own);
+    return_chunks(h, c, c->next_own);
 }
 /* malloc_trim, and memory running out: give back the pool's pages, and
  * with `address_space` its chunks' address space too; true if any went. */
@@ -1152,6 +1141,8 @@ bool trim_pool(bool address_space);
 /* The address space of free chunks and of segments not cut yet. */
 size_t pool_unused_bytes(void);
 heap *new_heap(void);
+/* The pool's figures in the statistics (g.lock held). */
+void pool_stats(struct bimp_stats *st);
 
 /* ======================================================================== */
 /* The small tier's slow paths (src/small.c; the fast ones: src/small.h)    */

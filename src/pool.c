@@ -5,6 +5,35 @@
 
 #include "internal.h"
 
+/* The pool's state, under g.lock: where chunks come from and the free ones. */
+static struct {
+    char *brk_start, *brk_end; /* our part of the break; NULL before first use */
+    char *brk_cut;             /* the break is cut into chunks up to here */
+    bool brk_failed;           /* the break could not grow, or somebody else moved it */
+    char *fresh, *fresh_end;   /* the mapped segment's rest, not yet cut into chunks */
+    size_t segment_bytes;      /* taken from the OS for chunks */
+    /* Free chunks, in address order so the lowest are reused first and the
+     * break can shrink; `hot` ones still have their pages. */
+    chunk *pool, *pool_last;
+    size_t pool_count, hot_count;
+    uint64_t maintained_ms;
+    char *meta, *meta_end;     /* space for heap structs */
+    size_t chunk_resets, brk_grows, brk_shrinks, peak_segment_bytes; /* for the statistics */
+} pl;
+
+/* The pool's statistics, for gather (g.lock held). */
+void pool_stats(struct bimp_stats *st)
+{
+    st->chunk_bytes = pl.segment_bytes;
+    st->peak_chunk_bytes = pl.peak_segment_bytes;
+    st->free_chunks = pl.pool_count;
+    st->chunk_resets = pl.chunk_resets;
+    st->brk_grows = pl.brk_grows;
+    st->brk_shrinks = pl.brk_shrinks;
+    st->pool_bytes = pl.hot_count * CHUNK;
+    st->pool_purged_bytes = (pl.pool_count - pl.hot_count) * CHUNK;
+}
+
 /* Break space kept beyond the last chunk in use before the break shrinks. */
 #define BREAK_SLACK (4 * CHUNK)
 
@@ -18,7 +47,7 @@
 
 static bool in_our_break(const void *p)
 {
-    return (const char *)p >= g.brk_start && (const char *)p < g.brk_end;
+    return (const char *)p >= pl.brk_start && (const char *)p < pl.brk_end;
 }
 
 /* `step` more bytes of break; false if the OS refuses, or somebody else
@@ -26,22 +55,22 @@ static bool in_our_break(const void *p)
 static bool grow_break(size_t step)
 {
     char *at = NULL;
-    if (!g.brk_end) {
+    if (!pl.brk_end) {
         char *end = os_heap_grow(NULL, 0);
         size_t pad = end ? align_up((uintptr_t)end, CHUNK) - (uintptr_t)end : 0;
         if (end && os_heap_grow(end, pad + step)) {
-            g.brk_start = g.brk_end = g.brk_cut = end + pad;
-            at = g.brk_start;
+            pl.brk_start = pl.brk_end = pl.brk_cut = end + pad;
+            at = pl.brk_start;
         }
-    } else if (os_heap_grow(g.brk_end, step)) {
-        at = g.brk_end;
+    } else if (os_heap_grow(pl.brk_end, step)) {
+        at = pl.brk_end;
     }
     if (!at || !mark_units(at, step, U_CHUNK))
         return false;
-    g.brk_end = at + step;
-    g.segment_bytes += step;
-    g.brk_grows++;
-    note_break();
+    pl.brk_end = at + step;
+    pl.segment_bytes += step;
+    pl.brk_grows++;
+    note_break(pl.brk_start, pl.brk_end);
     return true;
 }
 
@@ -55,9 +84,9 @@ static bool grow_mapped(size_t step)
         os_unmap(p, step);
         return false;
     }
-    g.fresh = p;
-    g.fresh_end = p + step;
-    g.segment_bytes += step;
+    pl.fresh = p;
+    pl.fresh_end = p + step;
+    pl.segment_bytes += step;
     fetch_add(&g.maps, 1);
     return true;
 }
@@ -68,12 +97,12 @@ static bool grow_mapped(size_t step)
  * giving up.  The break is tried again once it has shrunk. */
 static bool grow_segments(void)
 {
-    size_t step = g.segment_bytes / 8;
+    size_t step = pl.segment_bytes / 8;
     step = align_up(step < 4 * CHUNK ? 4 * CHUNK : step, CHUNK);
-    if (!g.brk_failed) {
+    if (!pl.brk_failed) {
         if (grow_break(step) || grow_break(CHUNK))
             return true;
-        g.brk_failed = true;
+        pl.brk_failed = true;
     }
     return grow_mapped(step) || grow_mapped(CHUNK);
 }
@@ -83,12 +112,12 @@ static bool grow_segments(void)
 static chunk *cut_chunk(void)
 {
     chunk *c;
-    if ((size_t)(g.brk_end - g.brk_cut) >= CHUNK) {
-        c = (chunk *)g.brk_cut;
-        g.brk_cut += CHUNK;
-    } else if ((uintptr_t)g.fresh_end - (uintptr_t)g.fresh >= CHUNK) {
-        c = (chunk *)g.fresh;
-        g.fresh += CHUNK;
+    if ((size_t)(pl.brk_end - pl.brk_cut) >= CHUNK) {
+        c = (chunk *)pl.brk_cut;
+        pl.brk_cut += CHUNK;
+    } else if ((uintptr_t)pl.fresh_end - (uintptr_t)pl.fresh >= CHUNK) {
+        c = (chunk *)pl.fresh;
+        pl.fresh += CHUNK;
     } else {
         return NULL;
     }
@@ -104,30 +133,30 @@ static chunk *cut_chunk(void)
  * first and the break can shrink; `hot` ones still have their pages. */
 static void pool_insert(chunk *c)
 {
-    chunk *at = g.pool_last;
+    chunk *at = pl.pool_last;
     while (at && at > c)
         at = at->prev;
     c->prev = at;
-    c->next = at ? at->next : g.pool;
+    c->next = at ? at->next : pl.pool;
     if (c->next)
         c->next->prev = c;
     else
-        g.pool_last = c;
+        pl.pool_last = c;
     if (at)
         at->next = c;
     else
-        g.pool = c;
-    g.pool_count++;
-    g.hot_count += !c->purged;
+        pl.pool = c;
+    pl.pool_count++;
+    pl.hot_count += !c->purged;
 }
 
 static void pool_remove(chunk *c)
 {
     if (!c->next)
-        g.pool_last = c->prev;
-    LIST_UNLINK(g.pool, c, next, prev);
-    g.pool_count--;
-    g.hot_count -= !c->purged;
+        pl.pool_last = c->prev;
+    LIST_UNLINK(pl.pool, c, next, prev);
+    pl.pool_count--;
+    pl.hot_count -= !c->purged;
 }
 
 /* Give a pooled chunk's pages back, all but the one its header is on. */
@@ -138,39 +167,39 @@ static void purge_chunk(chunk *c)
     fetch_add(&g.purges, 1);
     c->purged = true;
     c->end = (char *)c + page_bytes;
-    g.hot_count--;
+    pl.hot_count--;
 }
 
 /* Shrink the break over the free chunks at its end (those whose pages are
  * given back, or every one if `all`), keeping `slack` bytes of it uncut. */
 static void shrink_break(size_t slack, bool all)
 {
-    if (!g.brk_end)
+    if (!pl.brk_end)
         return;
-    chunk *c = g.pool_last; /* the pool's highest chunk below brk_cut (mapped ones lie apart) */
-    while (c && (char *)c >= g.brk_cut)
+    chunk *c = pl.pool_last; /* the pool's highest chunk below brk_cut (mapped ones lie apart) */
+    while (c && (char *)c >= pl.brk_cut)
         c = c->prev;
-    while (c && (char *)c + CHUNK == g.brk_cut && (c->purged || all)) {
+    while (c && (char *)c + CHUNK == pl.brk_cut && (c->purged || all)) {
         chunk *below = c->prev;
         pool_remove(c);
-        g.brk_cut = (char *)c;
+        pl.brk_cut = (char *)c;
         c = below;
     }
-    size_t excess = (size_t)(g.brk_end - g.brk_cut);
+    size_t excess = (size_t)(pl.brk_end - pl.brk_cut);
     if (excess <= slack)
         return;
     size_t cut = align_up(excess - slack, CHUNK) > excess ? excess : align_up(excess - slack, CHUNK);
-    char *end = g.brk_end;
-    g.brk_end -= cut;
-    note_break(); /* before the memory goes: free's fast check must not cover it */
+    char *end = pl.brk_end;
+    pl.brk_end -= cut;
+    note_break(pl.brk_start, pl.brk_end); /* before the memory goes: free's fast check must not cover it */
     if (os_heap_shrink(end, cut) == 0) {
-        g.brk_shrinks++;
-        mark_units(g.brk_end, cut, U_NONE);
-        g.segment_bytes -= cut;
-        g.brk_failed = false; /* there is room to grow into again */
+        pl.brk_shrinks++;
+        mark_units(pl.brk_end, cut, U_NONE);
+        pl.segment_bytes -= cut;
+        pl.brk_failed = false; /* there is room to grow into again */
     } else {
-        g.brk_end = end;
-        note_break();
+        pl.brk_end = end;
+        note_break(pl.brk_start, pl.brk_end);
     }
 }
 
@@ -179,7 +208,7 @@ static void shrink_break(size_t slack, bool all)
 static bool unmap_free_chunks(void)
 {
     bool any = false;
-    for (chunk *c = g.pool, *next; c; c = next) {
+    for (chunk *c = pl.pool, *next; c; c = next) {
         next = c->next;
         if (in_our_break(c))
             continue;
@@ -195,16 +224,16 @@ static bool unmap_free_chunks(void)
         mark_units(from, len, U_NONE); /* first: a stale pointer into them is no block */
         os_unmap(from, len);
         fetch_add(&g.unmaps, 1);
-        g.segment_bytes -= len;
+        pl.segment_bytes -= len;
         any = true;
     }
-    if (g.fresh_end > g.fresh) {
-        size_t len = (size_t)(g.fresh_end - g.fresh);
-        mark_units(g.fresh, len, U_NONE);
-        os_unmap(g.fresh, len);
+    if (pl.fresh_end > pl.fresh) {
+        size_t len = (size_t)(pl.fresh_end - pl.fresh);
+        mark_units(pl.fresh, len, U_NONE);
+        os_unmap(pl.fresh, len);
         fetch_add(&g.unmaps, 1);
-        g.segment_bytes -= len;
-        g.fresh = g.fresh_end = NULL;
+        pl.segment_bytes -= len;
+        pl.fresh = pl.fresh_end = NULL;
         any = true;
     }
     return any;
@@ -224,7 +253,7 @@ static bool unmap_free_chunks(void)
 static size_t hot_to_keep(void)
 {
     size_t keep = opt.pool_keep_bytes / CHUNK;
-    size_t in_use = g.segment_bytes / CHUNK - g.pool_count;
+    size_t in_use = pl.segment_bytes / CHUNK - pl.pool_count;
     if (!opt.pool_keep_set && keep < in_use * POOL_KEEP_FACTOR)
         keep = in_use * POOL_KEEP_FACTOR;
     return keep;
@@ -236,14 +265,14 @@ static size_t hot_to_keep(void)
 static void maintain_pool(uint64_t now)
 {
     size_t keep = hot_to_keep();
-    bool timed = now == 0 || now != g.maintained_ms; /* the delays: once a millisecond */
-    if (!timed && g.hot_count <= keep)
+    bool timed = now == 0 || now != pl.maintained_ms; /* the delays: once a millisecond */
+    if (!timed && pl.hot_count <= keep)
         return;
-    g.maintained_ms = now;
-    for (chunk *c = g.pool_last; c && g.hot_count; c = c->prev) {
+    pl.maintained_ms = now;
+    for (chunk *c = pl.pool_last; c && pl.hot_count; c = c->prev) {
         if (c->purged)
             continue;
-        if (now == 0 || (timed && now >= c->released_ms + opt.purge_delay_ms) || g.hot_count > keep)
+        if (now == 0 || (timed && now >= c->released_ms + opt.purge_delay_ms) || pl.hot_count > keep)
             purge_chunk(c);
     }
     shrink_break(now == 0 ? 0 : BREAK_SLACK, false);
@@ -257,17 +286,17 @@ chunk *take_chunk(heap *h)
 {
     lock(&g.lock);
     maintain_pool(os_now_ms());
-    chunk *c = g.pool;
+    chunk *c = pl.pool;
     while (c && c->purged && c->next)
         c = c->next;
     if (c && c->purged)
-        c = g.pool;
+        c = pl.pool;
     if (c)
         pool_remove(c);
     else if (!(c = cut_chunk()) && (grow_segments() || (give_back_huge(true) && grow_segments())))
         c = cut_chunk();
-    if (g.segment_bytes > g.peak_segment_bytes)
-        g.peak_segment_bytes = g.segment_bytes;
+    if (pl.segment_bytes > pl.peak_segment_bytes)
+        pl.peak_segment_bytes = pl.segment_bytes;
     if (c) {
         c->state = CH_FULL;
         c->kind = CK_STACK; /* a page chunk says so when it is set up */
@@ -286,7 +315,7 @@ chunk *take_chunk(heap *h)
 /* Return the chunks of heap h from c on, up to `stop` on h's list of
  * chunks, to the pool: their blocks are gone (an arena's release), or
  * there are none. */
-void release_chunks(heap *h, chunk *c, chunk *stop)
+void return_chunks(heap *h, chunk *c, chunk *stop)
 {
     uint64_t now = os_now_ms();
     lock(&g.lock);
@@ -294,7 +323,7 @@ void release_chunks(heap *h, chunk *c, chunk *stop)
         chunk *next = c->next_own;
         store_relaxed(&c->owner, NULL);
         LIST_UNLINK(h->chunks, c, next_own, prev_own); /* under the lock, for survey() */
-        g.chunk_resets++;
+        pl.chunk_resets++;
         c->state = CH_FREE;
         c->released_ms = now;
         pool_insert(c);
@@ -310,13 +339,13 @@ void release_chunks(heap *h, chunk *c, chunk *stop)
 bool trim_pool(bool address_space)
 {
     lock(&g.lock);
-    size_t hot = g.hot_count, segments = g.segment_bytes;
+    size_t hot = pl.hot_count, segments = pl.segment_bytes;
     if (address_space) {
         shrink_break(0, true);
         unmap_free_chunks();
     }
     maintain_pool(0);
-    bool released = hot != g.hot_count || segments != g.segment_bytes;
+    bool released = hot != pl.hot_count || segments != pl.segment_bytes;
     unlock(&g.lock);
     return released;
 }
@@ -324,8 +353,8 @@ bool trim_pool(bool address_space)
 size_t pool_unused_bytes(void)
 {
     lock(&g.lock);
-    size_t bytes = g.pool_count * CHUNK + (size_t)(g.brk_end - g.brk_cut) +
-                   (size_t)((uintptr_t)g.fresh_end - (uintptr_t)g.fresh);
+    size_t bytes = pl.pool_count * CHUNK + (size_t)(pl.brk_end - pl.brk_cut) +
+                   (size_t)((uintptr_t)pl.fresh_end - (uintptr_t)pl.fresh);
     unlock(&g.lock);
     return bytes;
 }
@@ -340,15 +369,15 @@ heap *new_heap(void)
 {
     size_t size = align_up(sizeof(heap), 64);
     lock(&g.lock);
-    if ((uintptr_t)g.meta_end - (uintptr_t)g.meta < size) {
+    if ((uintptr_t)pl.meta_end - (uintptr_t)pl.meta < size) {
         size_t span = align_up(size * 16, os_page_size());
-        g.meta = os_map(span, os_page_size());
-        g.meta_end = g.meta ? g.meta + span : NULL;
+        pl.meta = os_map(span, os_page_size());
+        pl.meta_end = pl.meta ? pl.meta + span : NULL;
     }
     heap *h = NULL;
-    if (g.meta) {
-        h = (heap *)g.meta;
-        g.meta += size;
+    if (pl.meta) {
+        h = (heap *)pl.meta;
+        pl.meta += size;
     }
     unlock(&g.lock);
     return h;

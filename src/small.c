@@ -186,7 +186,7 @@ static void page_unused(heap *h, page *pg)
     if (pc->used == 0 && (pc->c.next || pc->c.prev || load_relaxed(&h->state) == H_ORPHAN)) {
         unlink_page_chunk(h, pc, kind);
         int saved = errno; /* free keeps errno; purging may set it */
-        release_chunk(h, &pc->c);
+        return_chunk(h, &pc->c);
         errno = saved;
     }
 }
@@ -474,7 +474,7 @@ void small_trim(heap *h, bool retire)
             if (pc->used == 0) {
                 unlink_page_chunk(h, pc, kind);
                 int saved = errno;
-                release_chunk(h, &pc->c);
+                return_chunk(h, &pc->c);
                 errno = saved;
             }
             pc = next;

@@ -86,16 +86,9 @@ NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
     if (small_freed > st->small_below + st->small_remote)
         st->small_pops = small_freed - st->small_below - st->small_remote;
     st->in_use_bytes += st->small_in_use_bytes;
-    st->chunk_bytes = g.segment_bytes;
-    st->peak_chunk_bytes = g.peak_segment_bytes;
-    st->free_chunks = g.pool_count;
-    st->chunk_resets = g.chunk_resets;
-    st->brk_grows = g.brk_grows;
-    st->brk_shrinks = g.brk_shrinks;
+    pool_stats(st);
     st->heaps_made = load_relaxed(&g.heaps_made);
     st->heaps_adopted = load_relaxed(&g.heaps_adopted);
-    st->pool_bytes = g.hot_count * CHUNK;
-    st->pool_purged_bytes = (g.pool_count - g.hot_count) * CHUNK;
     unlock(&g.lock);
     huge_cache_stats(&st->huge_cached, &st->huge_cached_bytes);
     huge_region_stats(&st->huge_regions, &st->huge_region_bytes, &st->huge_region_free_bytes);
