@@ -1062,8 +1062,8 @@ static ALWAYS_INLINE void *alloc_unsampled(size_t n)
 static NOINLINE void *alloc_special(size_t n, unsigned what)
 {
     void *p;
-    if (what & WATCH_ASIDE) /* as large as a huge block's smallest */
-        return huge_alloc(n > SMALL_MAX ? n : SMALL_MAX + 1, GRANULE, false, false);
+    if (what & WATCH_ASIDE)
+        return huge_alloc(n, GRANULE, false, false);
     if (what & WATCH_CHECK)
         p = check_alloc(n, 0);
     else if (!(what & WATCH_GUARD) || !(p = guard_alloc(n)))
@@ -1209,6 +1209,13 @@ static block *checked(void *p, const char *freed_what, const char *function)
     return header_of(p);
 }
 
+/* Block b (its info) is the check mode's: its free, realloc and usable
+ * size are src/check.c's. */
+static inline bool check_mode_block(uint32_t info)
+{
+    return (info & B_SAMPLED) && opt.check;
+}
+
 /* free for anything the fast path would not take: huge blocks, chunks
  * outside the break, and every kind of misuse. */
 static COLD void release_checked(void *p, const char *function)
@@ -1218,7 +1225,7 @@ static COLD void release_checked(void *p, const char *function)
     chunk *c = chunk_of(b);
     heap *h = my_heap();
     int saved = errno;
-    if ((info & B_SAMPLED) && opt.check) { /* the check mode's block: held back */
+    if (check_mode_block(info)) { /* held back */
         check_free(p, function);
         errno = saved;
         return;
@@ -1438,7 +1445,7 @@ static void *resize(void *p, size_t n, const char *function)
         return guard_resize(p, n, function);
     block *b = live_block(p, function);
     uint32_t info = load_relaxed(&b->info);
-    if ((info & B_SAMPLED) && opt.check)
+    if (check_mode_block(info))
         return check_resize(p, n, function);
     if (n > PTRDIFF_MAX) {
         errno = ENOMEM;
@@ -1518,6 +1525,23 @@ static void *alloc_zeroed(size_t n)
     if (unzeroed + sizeof(uint64_t) <= (char *)p + n && *(uint64_t *)unzeroed != 0)
         corrupt(b, OVERWRITTEN_TOP, "calloc");
     return p;
+}
+
+/* realloc of p by moving it: a new block of n bytes from malloc, the first
+ * `keep` bytes copied, p freed; NULL with p left as it was if there is no
+ * memory (the check mode's and guard sampling's realloc). */
+void *move_block(void *p, size_t keep, size_t n, const char *function)
+{
+    if (n > PTRDIFF_MAX) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *q = alloc(n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, keep < n ? keep : n);
+    release(p, function);
+    return q;
 }
 
 /* For the check mode and guard sampling: a block as malloc or memalign makes
@@ -2034,7 +2058,7 @@ EXPORT size_t malloc_usable_size(void *p)
     if (in_guard_pool(p))
         return guard_usable(p, "malloc_usable_size");
     block *b = live_block(p, "malloc_usable_size");
-    if ((load_relaxed(&b->info) & B_SAMPLED) && opt.check)
+    if (check_mode_block(load_relaxed(&b->info)))
         return check_usable(p, "malloc_usable_size");
     return usable_size(b);
 }
@@ -2089,8 +2113,8 @@ EXPORT void *pvalloc(size_t n)
 }
 
 #ifdef BIMP_DEBUG
-/* Debug builds (src/checks.c has the checkers): check every structure of the calling thread's heap, and
- * of the arenas it created. */
+/* Debug builds: check every structure of the calling thread's heap, and of
+ * the arenas it created (the checkers: src/checks.c). */
 EXPORT void bimp_check_heap(void)
 {
     heap *h = usable_heap();

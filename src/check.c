@@ -400,16 +400,7 @@ void *check_resize(void *p, size_t n, const char *function)
     if (r.held)
         report("use of freed block", p, function, &r, "", (damage){ 0, 0, 0 });
     check_block(&r, function);
-    if (n > PTRDIFF_MAX) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    void *q = check_alloc(n, 0);
-    if (!q)
-        return NULL;
-    memcpy(q, p, r.n < n ? r.n : n);
-    check_free(p, function);
-    return q;
+    return move_block(p, r.n, n, function); /* always: the old block is held back, checked */
 }
 
 size_t check_usable(void *p, const char *function)

@@ -227,18 +227,9 @@ void *guard_resize(void *p, size_t n, const char *function)
 {
     lock(&guard_lock);
     slot *s = live_slot(p, "use of freed block", function);
-    size_t keep = s->n < n ? s->n : n;
+    size_t keep = s->n;
     unlock(&guard_lock);
-    if (n > PTRDIFF_MAX) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    void *q = alloc_plain(n, 0);
-    if (!q)
-        return NULL;
-    memcpy(q, p, keep);
-    guard_free(p, function);
-    return q;
+    return move_block(p, keep, n, function);
 }
 
 size_t guard_usable(void *p, const char *function)

@@ -1206,10 +1206,12 @@ bool reports_wanted(void);
 
 /* bimp.c, for the check mode: a block as malloc (align 0) or memalign
  * makes it, without the countdown; its release once the check mode lets
- * it go; its usable size. */
+ * it go; its usable size.  For it and guard sampling: realloc by moving
+ * (malloc's new block, `keep` bytes copied, free of the old). */
 void *alloc_plain(size_t n, size_t align);
 void release_plain(void *p, const char *function);
 size_t usable_plain(void *p);
+void *move_block(void *p, size_t keep, size_t n, const char *function);
 
 /* src/check.c: the check mode (BIMP_CHECK=1).  Its blocks carry B_SAMPLED,
  * so that their free, realloc and malloc_usable_size come here. */
