@@ -735,6 +735,7 @@ static void every_lock(void (*act)(lock_t *))
     act(&profile_lock);
     act(&check_lock);
     act(&guard_lock);
+    act(&stack_cache_lock);
 }
 
 static void lock_for_fork(lock_t *l)

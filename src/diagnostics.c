@@ -183,7 +183,7 @@ typedef struct {
 } cached_stack;
 static cached_stack *stack_cache; /* CACHED_STACKS, mapped at the first */
 static unsigned stack_cache_next;  /* the way the next stack goes to */
-static lock_t stack_cache_lock;
+lock_t stack_cache_lock; /* held across fork, as every lock of Bimp's */
 
 static size_t cache_set(uintptr_t cfa, const void *ret)
 {

@@ -898,6 +898,7 @@ void misuse_lines(const char *what, const void *p, const char *function);
 int capture_stack(void **frame, int max);
 extern PER_THREAD bool unwinding; /* capture_stack is under way on this thread */
 void put_stack(const char *label, void *const *frame, int depth);
+extern lock_t stack_cache_lock;
 COLD _Noreturn void corrupt(const void *block_at, const char *why, const char *function);
 
 /* What the corruption checks found, for corrupt()'s message. */
