@@ -834,12 +834,12 @@ static heap *attach_heap(void)
         lock(&h->lock);
         store_relaxed(&h->state, H_OWNED);
         unlock(&h->lock);
-        fetch_add(&g.heaps_adopted, 1);
+        fetch_add(&rare.heaps_adopted, 1);
     } else {
         h = new_heap();
         if (!h)
             return NULL;
-        fetch_add(&g.heaps_made, 1);
+        fetch_add(&rare.heaps_made, 1);
         h->cur = &empty_chunk; /* the rest is zero: fresh mapping */
         small_init_heap(h);
         register_heap(h);
@@ -1820,7 +1820,7 @@ EXPORT bimp_arena *bimp_arena_create(void)
     h->nodes.older = h->nodes.newer = &h->nodes;
     h->arena_thread = me;
     h->kind = HEAP_ARENA;
-    fetch_add(&g.arenas, 1);
+    fetch_add(&rare.arenas, 1);
     return (bimp_arena *)h;
 }
 
@@ -1836,7 +1836,7 @@ EXPORT void bimp_arena_destroy(bimp_arena *a)
     h->cur = &empty_chunk;
     h->kind = HEAP_DESTROYED;
     h->arena_thread = NULL;
-    fetch_sub(&g.arenas, 1);
+    fetch_sub(&rare.arenas, 1);
     lock(&g.lock);
     h->next_spare = g.spare_arenas;
     g.spare_arenas = h;
@@ -1925,7 +1925,7 @@ static bool purge_free_runs(heap *h)
             uintptr_t to = ((uintptr_t)b + stride_of(load_relaxed(&b->info))) & ~(page_bytes - 1);
             if (to > from) {
                 os_purge((void *)from, to - from);
-                fetch_add(&g.purges, 1);
+                fetch_add(&rare.purges, 1);
                 any = true;
             }
         }

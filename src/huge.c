@@ -10,15 +10,15 @@
 static void count_huge(size_t len, int sign)
 {
     if (sign > 0) {
-        size_t n = fetch_add(&g.huge_count, 1) + 1;
-        size_t bytes = fetch_add(&g.huge_bytes, len) + len;
-        if (n > load_relaxed(&g.huge_peak_count))
-            store_relaxed(&g.huge_peak_count, n);
-        if (bytes > load_relaxed(&g.huge_peak_bytes))
-            store_relaxed(&g.huge_peak_bytes, bytes);
+        size_t n = fetch_add(&rare.huge_count, 1) + 1;
+        size_t bytes = fetch_add(&rare.huge_bytes, len) + len;
+        if (n > load_relaxed(&rare.huge_peak_count))
+            store_relaxed(&rare.huge_peak_count, n);
+        if (bytes > load_relaxed(&rare.huge_peak_bytes))
+            store_relaxed(&rare.huge_peak_bytes, bytes);
     } else {
-        fetch_sub(&g.huge_count, 1);
-        fetch_sub(&g.huge_bytes, len);
+        fetch_sub(&rare.huge_count, 1);
+        fetch_sub(&rare.huge_bytes, len);
     }
 }
 
@@ -170,7 +170,7 @@ static char *recorded(char *map, size_t len, unsigned kind)
         os_unmap(map, len);
         return NULL;
     }
-    fetch_add(&g.maps, 1);
+    fetch_add(&rare.maps, 1);
     return map;
 }
 
@@ -255,7 +255,7 @@ static bool punch_holes(struct region *r)
         mark_units(grain_at(r, i), CHUNK, U_NONE); /* first: a stale pointer into it is no block */
         set_grains(r, grain_at(r, i), CHUNK, RG_HOLE, RG_HOLE);
         os_unmap(grain_at(r, i), CHUNK);
-        fetch_add(&g.unmaps, 1);
+        fetch_add(&rare.unmaps, 1);
         any = true;
     }
     return any;
@@ -280,7 +280,7 @@ static void unmap_region(struct region *r)
         i += n + (n == 0);
     }
     os_unmap(r->base, first * REGION_GRAIN);
-    fetch_add(&g.unmaps, 1);
+    fetch_add(&rare.unmaps, 1);
     *r = regions[--region_count];
 }
 
@@ -364,11 +364,11 @@ static void drop(char *map, size_t len)
     struct region *r = region_of(map);
     if (r) {
         os_purge(map, len);
-        fetch_add(&g.purges, 1);
+        fetch_add(&rare.purges, 1);
         unclaim(r, map, len);
     } else {
         os_unmap(map, len);
-        fetch_add(&g.unmaps, 1);
+        fetch_add(&rare.unmaps, 1);
     }
 }
 
@@ -554,7 +554,7 @@ void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
         run = twice < REGION_BLOCK_MAX ? twice : REGION_BLOCK_MAX;
     }
     char *map = align <= CHUNK ? reuse_huge(len, align, growing, &mapped) : NULL;
-    fetch_add(&g.huge_allocs, 1);
+    fetch_add(&rare.huge_allocs, 1);
     if (map) {
         dirty = mapped;
         len = huge_length(off, n, huge_grain(map));
@@ -575,7 +575,7 @@ void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
             dirty = fill_from_cache(map, len);
     }
     if (dirty) {
-        fetch_add(&g.huge_reused, 1);
+        fetch_add(&rare.huge_reused, 1);
         if (zero && dirty > off + HEADER)
             memset(map + off + HEADER, 0, n < dirty - off - HEADER ? n : dirty - off - HEADER);
     }
@@ -589,8 +589,8 @@ void huge_free(block *b, const char *function)
     char *map = huge_map(b);
     size_t mapped = huge_words_of(map)->mapped;
     count_huge(mapped, -1);
-    fetch_add(&g.huge_frees, 1);
-    fetch_add(&g.huge_freed_bytes, mapped);
+    fetch_add(&rare.huge_frees, 1);
+    fetch_add(&rare.huge_freed_bytes, mapped);
     retire(map, mapped);
 }
 
@@ -608,7 +608,7 @@ static char *grow_from_cache(char *map, size_t mapped, size_t len)
         os_unmap(to, len);
         return NULL;
     }
-    fetch_add(&g.maps, 1);
+    fetch_add(&rare.maps, 1);
     fill_from_cache(to + mapped, len - mapped);
     return to;
 }

@@ -857,18 +857,21 @@ struct globals {
     /* Heaps. */
     ATOMIC(heap *) all_heaps;
     heap *orphans;
-    /* Huge blocks. */
-    ATOMIC(size_t) huge_count, huge_bytes, huge_peak_count, huge_peak_bytes;
-    ATOMIC(size_t) huge_allocs, huge_frees, huge_freed_bytes, huge_reused;
-    /* Statistics of the rare paths; atomic. */
-    ATOMIC(size_t) heaps_made, heaps_adopted;
-    ATOMIC(size_t) maps, unmaps, purges;
     ATOMIC(int) options_read;
-    /* Arenas: how many are live; destroyed ones, for the next create. */
-    ATOMIC(size_t) arenas;
-    heap *spare_arenas;
+    heap *spare_arenas; /* destroyed arenas, for the next create */
 };
 extern struct globals g;
+
+/* What the rare paths count for the statistics, process-wide (what a
+ * heap's owner counts is its `counts`; src/stats.c gathers both). */
+struct rare_counts {
+    ATOMIC(size_t) huge_count, huge_bytes, huge_peak_count, huge_peak_bytes; /* huge blocks in use */
+    ATOMIC(size_t) huge_allocs, huge_frees, huge_freed_bytes, huge_reused;
+    ATOMIC(size_t) heaps_made, heaps_adopted;
+    ATOMIC(size_t) maps, unmaps, purges;
+    ATOMIC(size_t) arenas; /* live now */
+};
+extern struct rare_counts rare;
 
 
 /* ======================================================================== */

@@ -87,7 +87,7 @@ static bool grow_mapped(size_t step)
     pl.fresh = p;
     pl.fresh_end = p + step;
     pl.segment_bytes += step;
-    fetch_add(&g.maps, 1);
+    fetch_add(&rare.maps, 1);
     return true;
 }
 
@@ -164,7 +164,7 @@ static void purge_chunk(chunk *c)
 {
     size_t page_bytes = os_page_size();
     os_purge((char *)c + page_bytes, CHUNK - page_bytes);
-    fetch_add(&g.purges, 1);
+    fetch_add(&rare.purges, 1);
     c->purged = true;
     c->end = (char *)c + page_bytes;
     pl.hot_count--;
@@ -223,7 +223,7 @@ static bool unmap_free_chunks(void)
         }
         mark_units(from, len, U_NONE); /* first: a stale pointer into them is no block */
         os_unmap(from, len);
-        fetch_add(&g.unmaps, 1);
+        fetch_add(&rare.unmaps, 1);
         pl.segment_bytes -= len;
         any = true;
     }
@@ -231,7 +231,7 @@ static bool unmap_free_chunks(void)
         size_t len = (size_t)(pl.fresh_end - pl.fresh);
         mark_units(pl.fresh, len, U_NONE);
         os_unmap(pl.fresh, len);
-        fetch_add(&g.unmaps, 1);
+        fetch_add(&rare.unmaps, 1);
         pl.segment_bytes -= len;
         pl.fresh = pl.fresh_end = NULL;
         any = true;

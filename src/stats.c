@@ -3,6 +3,8 @@
 
 #include "internal.h"
 
+struct rare_counts rare;
+
 /* ======================================================================== */
 /* Statistics                                                               */
 /* ======================================================================== */
@@ -87,24 +89,24 @@ NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
         st->small_pops = small_freed - st->small_below - st->small_remote;
     st->in_use_bytes += st->small_in_use_bytes;
     pool_stats(st);
-    st->heaps_made = load_relaxed(&g.heaps_made);
-    st->heaps_adopted = load_relaxed(&g.heaps_adopted);
+    st->heaps_made = load_relaxed(&rare.heaps_made);
+    st->heaps_adopted = load_relaxed(&rare.heaps_adopted);
     unlock(&g.lock);
     huge_cache_stats(&st->huge_cached, &st->huge_cached_bytes);
     huge_region_stats(&st->huge_regions, &st->huge_region_bytes, &st->huge_region_free_bytes);
     st->resident_bytes = os_resident_bytes();
-    st->huge_allocations = load_relaxed(&g.huge_allocs);
-    st->huge_frees = load_relaxed(&g.huge_frees);
-    st->huge_freed_bytes = load_relaxed(&g.huge_freed_bytes);
-    st->huge_reused = load_relaxed(&g.huge_reused);
-    st->huge_bytes = load_relaxed(&g.huge_bytes);
-    st->huge_blocks = load_relaxed(&g.huge_count);
-    st->peak_huge_blocks = load_relaxed(&g.huge_peak_count);
-    st->peak_huge_bytes = load_relaxed(&g.huge_peak_bytes);
-    st->maps = load_relaxed(&g.maps);
-    st->unmaps = load_relaxed(&g.unmaps);
-    st->purges = load_relaxed(&g.purges);
-    st->arenas = load_relaxed(&g.arenas);
+    st->huge_allocations = load_relaxed(&rare.huge_allocs);
+    st->huge_frees = load_relaxed(&rare.huge_frees);
+    st->huge_freed_bytes = load_relaxed(&rare.huge_freed_bytes);
+    st->huge_reused = load_relaxed(&rare.huge_reused);
+    st->huge_bytes = load_relaxed(&rare.huge_bytes);
+    st->huge_blocks = load_relaxed(&rare.huge_count);
+    st->peak_huge_blocks = load_relaxed(&rare.huge_peak_count);
+    st->peak_huge_bytes = load_relaxed(&rare.huge_peak_bytes);
+    st->maps = load_relaxed(&rare.maps);
+    st->unmaps = load_relaxed(&rare.unmaps);
+    st->purges = load_relaxed(&rare.purges);
+    st->arenas = load_relaxed(&rare.arenas);
     size_t guarded, guarded_frees; /* guard sampling's blocks count in the totals only */
     guard_counts(&guarded, &guarded_frees);
     st->allocations = st->bumped + st->reused_exact + st->reused_split + st->huge_allocations +
@@ -149,59 +151,93 @@ static const char *verdict_of(const struct bimp_stats *st, size_t *percent)
     return "not stack-shaped: reuse below the tops did the work";
 }
 
-/* The text report, a line per row: a label (indented under the row it
- * details), then a count and bytes, each a field of struct bimp_stats
- * (STAT_NONE: not shown).  CHUNK_COUNT counts the bytes field in chunks;
- * CHUNK_BYTES gives the count field's chunks in bytes. */
-#define STAT(f) ((signed char)(offsetof(struct bimp_stats, f) / sizeof(size_t)))
-#define STAT_NONE ((signed char)-1)
+/* Every statistic, once.  A row of the text report, in its order: a label
+ * (indented under the row it details), the fields of struct bimp_stats it
+ * shows as a count and as bytes (NONE: not shown), its unit (CHUNK_COUNT:
+ * the count is the bytes in chunks; CHUNK_BYTES: the bytes are the count's
+ * chunks), a remark, and a field the remark counts ("swept N freed blocks
+ * behind them").  A row without a label is the JSON report's alone.  The
+ * JSON report names every field once, in the struct's order.  A new
+ * statistic: its field in bimp.h, a row here, and its sum in gather(). */
+#define STAT_ROWS(ROW)                                                                                   \
+    ROW("allocations", F(allocations), NONE, 0, NULL, NONE)                                              \
+    ROW("  small, pushed on a page", F(small_bumped), NONE, 0, NULL, NONE)                               \
+    ROW("  small, reused", F(small_reused), NONE, 0, NULL, NONE)                                         \
+    ROW("  pushed on a top", F(bumped), NONE, 0, NULL, NONE)                                             \
+    ROW("  reused, exact size", F(reused_exact), NONE, 0, NULL, NONE)                                    \
+    ROW("  reused, split", F(reused_split), NONE, 0, NULL, NONE)                                         \
+    ROW("  huge (region or mapping)", F(huge_allocations), NONE, 0, NULL, NONE)                          \
+    ROW("    of which reused mappings", F(huge_reused), NONE, 0, NULL, NONE)                             \
+    ROW("frees; memory came back by", F(frees), NONE, 0, NULL, NONE)                                     \
+    ROW("  small, pops of a page's top", F(small_pops), NONE, 0, NULL, F(small_swept))                  \
+    ROW("  small, below a page's top", F(small_below), NONE, 0, NULL, NONE)                              \
+    ROW("  small, from other threads", F(small_remote), NONE, 0, NULL, NONE)                             \
+    ROW("  top-of-stack pops", F(top_pops), F(popped_bytes), 0, NULL, F(swept_blocks))                 \
+    ROW("  reuse below the top", F(frees_below_top), F(below_top_bytes), 0, NULL, NONE)                 \
+    ROW("  frees from other threads", F(remote_frees), F(remote_bytes), 0, NULL, NONE)                  \
+    ROW("  whole-chunk resets", F(chunk_resets), NONE, CHUNK_BYTES, NULL, NONE)                          \
+    ROW("  huge frees", F(huge_frees), F(huge_freed_bytes), 0, "unmapped, or cached for reuse", NONE)   \
+    ROW("in use now", NONE, F(in_use_bytes), 0, NULL, NONE)                                              \
+    ROW("  small blocks, in pages", F(small_pages), F(small_in_use_bytes), 0,                            \
+        "pages in use, bytes of blocks in use", NONE)                                                    \
+    ROW(NULL, NONE, F(binned_bytes), 0, NULL, NONE)                                                      \
+    ROW("chunks from the OS now", NONE, F(chunk_bytes), CHUNK_COUNT, NULL, NONE)                         \
+    ROW("  at the peak", NONE, F(peak_chunk_bytes), CHUNK_COUNT, NULL, NONE)                             \
+    ROW(NULL, F(free_chunks), NONE, 0, NULL, NONE)                                                       \
+    ROW("  free, kept with pages", NONE, F(pool_bytes), CHUNK_COUNT, NULL, NONE)                         \
+    ROW("  free, pages given back", NONE, F(pool_purged_bytes), CHUNK_COUNT, NULL, NONE)                 \
+    ROW("huge blocks now", F(huge_blocks), F(huge_bytes), 0, NULL, NONE)                                 \
+    ROW("  at the peak", F(peak_huge_blocks), F(peak_huge_bytes), 0, NULL, NONE)                         \
+    ROW("  freed, cached for reuse", F(huge_cached), F(huge_cached_bytes), 0, NULL, NONE)                \
+    ROW("  regions they are cut from", F(huge_regions), F(huge_region_bytes), 0, NULL, NONE)             \
+    ROW("    free, pages given back", NONE, F(huge_region_free_bytes), 0, NULL, NONE)                    \
+    ROW("resident memory now", NONE, F(resident_bytes), 0, "the OS's count, for the whole process", NONE) \
+    ROW("system calls: brk grow", F(brk_grows), NONE, 0, NULL, NONE)                                     \
+    ROW("  brk shrink", F(brk_shrinks), NONE, 0, NULL, NONE)                                             \
+    ROW("  mmap", F(maps), NONE, 0, NULL, NONE)                                                          \
+    ROW("  munmap", F(unmaps), NONE, 0, NULL, NONE)                                                      \
+    ROW("  madvise (purges)", F(purges), NONE, 0, NULL, NONE)                                            \
+    ROW("thread heaps made", F(heaps_made), NONE, 0, NULL, NONE)                                         \
+    ROW("  adopted from exited threads", F(heaps_adopted), NONE, 0, NULL, NONE)                          \
+    ROW("arenas now", F(arenas), NONE, 0, NULL, NONE)                                                    \
+    ROW("  pushes on arenas", F(arena_allocations), NONE, 0, NULL, NONE)                                 \
+    ROW("  releases and resets", F(arena_releases), F(arena_released_bytes), 0, NULL, NONE)
+
 enum { CHUNK_COUNT = 1, CHUNK_BYTES = 2 };
+#define STAT_INDEX(f) (offsetof(struct bimp_stats, f) / sizeof(size_t))
+#define STAT_COUNT (sizeof(struct bimp_stats) / sizeof(size_t))
+
+/* The rows, with each field as its index in struct bimp_stats (-1: NONE). */
+#define F(f) STAT_INDEX(f)
+#define NONE -1
+#define AS_ROW(label, count, bytes, unit, remark, counted) { label, count, bytes, counted, unit, remark },
 static const struct stat_row {
     const char *label;
-    signed char count, bytes;
-    unsigned char chunks;
-    const char *remark; /* "swept", "small swept": the swept blocks */
-} stat_rows[] = {
-    { "allocations", STAT(allocations), STAT_NONE, 0, NULL },
-    { "  small, pushed on a page", STAT(small_bumped), STAT_NONE, 0, NULL },
-    { "  small, reused", STAT(small_reused), STAT_NONE, 0, NULL },
-    { "  pushed on a top", STAT(bumped), STAT_NONE, 0, NULL },
-    { "  reused, exact size", STAT(reused_exact), STAT_NONE, 0, NULL },
-    { "  reused, split", STAT(reused_split), STAT_NONE, 0, NULL },
-    { "  huge (region or mapping)", STAT(huge_allocations), STAT_NONE, 0, NULL },
-    { "    of which reused mappings", STAT(huge_reused), STAT_NONE, 0, NULL },
-    { "frees; memory came back by", STAT(frees), STAT_NONE, 0, NULL },
-    { "  small, pops of a page's top", STAT(small_pops), STAT_NONE, 0, "small swept" },
-    { "  small, below a page's top", STAT(small_below), STAT_NONE, 0, NULL },
-    { "  small, from other threads", STAT(small_remote), STAT_NONE, 0, NULL },
-    { "  top-of-stack pops", STAT(top_pops), STAT(popped_bytes), 0, "swept" },
-    { "  reuse below the top", STAT(frees_below_top), STAT(below_top_bytes), 0, NULL },
-    { "  frees from other threads", STAT(remote_frees), STAT(remote_bytes), 0, NULL },
-    { "  whole-chunk resets", STAT(chunk_resets), STAT_NONE, CHUNK_BYTES, NULL },
-    { "  huge frees", STAT(huge_frees), STAT(huge_freed_bytes), 0, "unmapped, or cached for reuse" },
-    { "in use now", STAT_NONE, STAT(in_use_bytes), 0, NULL },
-    { "  small blocks, in pages", STAT(small_pages), STAT(small_in_use_bytes), 0, "pages in use, bytes of blocks in use" },
-    { "chunks from the OS now", STAT_NONE, STAT(chunk_bytes), CHUNK_COUNT, NULL },
-    { "  at the peak", STAT_NONE, STAT(peak_chunk_bytes), CHUNK_COUNT, NULL },
-    { "  free, kept with pages", STAT_NONE, STAT(pool_bytes), CHUNK_COUNT, NULL },
-    { "  free, pages given back", STAT_NONE, STAT(pool_purged_bytes), CHUNK_COUNT, NULL },
-    { "huge blocks now", STAT(huge_blocks), STAT(huge_bytes), 0, NULL },
-    { "  at the peak", STAT(peak_huge_blocks), STAT(peak_huge_bytes), 0, NULL },
-    { "  freed, cached for reuse", STAT(huge_cached), STAT(huge_cached_bytes), 0, NULL },
-    { "  regions they are cut from", STAT(huge_regions), STAT(huge_region_bytes), 0, NULL },
-    { "    free, pages given back", STAT_NONE, STAT(huge_region_free_bytes), 0, NULL },
-    { "resident memory now", STAT_NONE, STAT(resident_bytes), 0, "the OS's count, for the whole process" },
-    { "system calls: brk grow", STAT(brk_grows), STAT_NONE, 0, NULL },
-    { "  brk shrink", STAT(brk_shrinks), STAT_NONE, 0, NULL },
-    { "  mmap", STAT(maps), STAT_NONE, 0, NULL },
-    { "  munmap", STAT(unmaps), STAT_NONE, 0, NULL },
-    { "  madvise (purges)", STAT(purges), STAT_NONE, 0, NULL },
-    { "thread heaps made", STAT(heaps_made), STAT_NONE, 0, NULL },
-    { "  adopted from exited threads", STAT(heaps_adopted), STAT_NONE, 0, NULL },
-    { "arenas now", STAT(arenas), STAT_NONE, 0, NULL },
-    { "  pushes on arenas", STAT(arena_allocations), STAT_NONE, 0, NULL },
-    { "  releases and resets", STAT(arena_releases), STAT(arena_released_bytes), 0, NULL },
-};
+    signed char count, bytes, counted;
+    unsigned char unit;
+    const char *remark;
+} stat_rows[] = { STAT_ROWS(AS_ROW) };
+#undef F
+#undef NONE
+
+/* The fields' names, by index (a field named twice would be an error). */
+#define F(f) [STAT_INDEX(f)] = #f,
+#define NONE
+#define AS_NAMES(label, count, bytes, unit, remark, counted) count bytes counted
+static const char *const stat_names[STAT_COUNT] = { STAT_ROWS(AS_NAMES) };
+#undef F
+
+/* Every field of the struct is named once: as many names as fields, and
+ * their bits add up to all of the fields' bits. */
+#define F(f) +((uint64_t)1 << STAT_INDEX(f))
+#define AS_BITS(label, count, bytes, unit, remark, counted) count bytes counted
+_Static_assert(STAT_COUNT < 64 && 0 STAT_ROWS(AS_BITS) == ((uint64_t)1 << STAT_COUNT) - 1,
+               "every field of struct bimp_stats is in STAT_ROWS, once");
+#undef F
+#define F(f) +1
+_Static_assert(0 STAT_ROWS(AS_BITS) == STAT_COUNT, "every field of struct bimp_stats is in STAT_ROWS, once");
+#undef F
+#undef NONE
 
 /* The size histogram as text: a row per bin with allocations, and a bar. */
 static void print_sizes(int fd)
@@ -245,24 +281,22 @@ static void print_stats(int fd)
     put_line_to(&t, fd);
     for (size_t k = 0; k < sizeof stat_rows / sizeof stat_rows[0]; k++) {
         const struct stat_row *r = &stat_rows[k];
-        size_t count = r->count == STAT_NONE ? SIZE_MAX : field[r->count];
-        size_t bytes = r->bytes == STAT_NONE ? SIZE_MAX : field[r->bytes];
-        if (r->chunks == CHUNK_COUNT)
+        if (!r->label)
+            continue;
+        size_t count = r->count < 0 ? SIZE_MAX : field[r->count];
+        size_t bytes = r->bytes < 0 ? SIZE_MAX : field[r->bytes];
+        if (r->unit == CHUNK_COUNT)
             count = bytes / CHUNK;
-        if (r->chunks == CHUNK_BYTES)
+        if (r->unit == CHUNK_BYTES)
             bytes = count * CHUNK;
-        char remark[96];
-        const char *said = r->remark;
-        if (said && (strcmp(said, "swept") == 0 || strcmp(said, "small swept") == 0)) {
-            text m = { .len = 0 };
+        text m = { .len = 0 };
+        if (r->counted >= 0) {
             put_str(&m, "swept ");
-            put_human(&m, said[0] == 's' && said[1] == 'm' ? st.small_swept : st.swept_blocks, false);
+            put_human(&m, field[r->counted], false);
             put_str(&m, " freed blocks behind them");
-            memcpy(remark, m.buf, m.len);
-            remark[m.len] = 0;
-            said = remark;
+            m.buf[m.len] = 0;
         }
-        stat_line(&t, fd, r->label, count, bytes, said);
+        stat_line(&t, fd, r->label, count, bytes, r->counted >= 0 ? m.buf : r->remark);
     }
     print_sizes(fd);
     size_t percent;
@@ -274,32 +308,6 @@ static void print_stats(int fd)
     put_str(&t, "% of frees popped a top)");
     put_line_to(&t, fd);
 }
-
-/* The fields of struct bimp_stats, for the JSON report. */
-#define STAT_FIELD(f) { #f, offsetof(struct bimp_stats, f) }
-static const struct {
-    const char *name;
-    size_t offset;
-} stat_fields[] = {
-    STAT_FIELD(allocations), STAT_FIELD(bumped), STAT_FIELD(reused_exact), STAT_FIELD(reused_split),
-    STAT_FIELD(huge_allocations), STAT_FIELD(huge_reused), STAT_FIELD(frees), STAT_FIELD(top_pops),
-    STAT_FIELD(popped_bytes), STAT_FIELD(swept_blocks), STAT_FIELD(frees_below_top),
-    STAT_FIELD(below_top_bytes), STAT_FIELD(remote_frees), STAT_FIELD(remote_bytes),
-    STAT_FIELD(huge_frees), STAT_FIELD(huge_freed_bytes), STAT_FIELD(chunk_resets),
-    STAT_FIELD(in_use_bytes), STAT_FIELD(binned_bytes), STAT_FIELD(chunk_bytes),
-    STAT_FIELD(peak_chunk_bytes), STAT_FIELD(free_chunks), STAT_FIELD(huge_bytes),
-    STAT_FIELD(peak_huge_bytes), STAT_FIELD(brk_grows), STAT_FIELD(brk_shrinks), STAT_FIELD(maps),
-    STAT_FIELD(unmaps), STAT_FIELD(purges), STAT_FIELD(heaps_made), STAT_FIELD(heaps_adopted),
-    STAT_FIELD(pool_bytes), STAT_FIELD(pool_purged_bytes), STAT_FIELD(huge_cached),
-    STAT_FIELD(huge_cached_bytes), STAT_FIELD(resident_bytes), STAT_FIELD(huge_blocks),
-    STAT_FIELD(peak_huge_blocks), STAT_FIELD(arenas), STAT_FIELD(arena_allocations),
-    STAT_FIELD(arena_releases), STAT_FIELD(arena_released_bytes), STAT_FIELD(small_bumped),
-    STAT_FIELD(small_reused), STAT_FIELD(small_pops), STAT_FIELD(small_swept), STAT_FIELD(small_below),
-    STAT_FIELD(small_remote), STAT_FIELD(small_pages), STAT_FIELD(small_in_use_bytes),
-    STAT_FIELD(huge_regions), STAT_FIELD(huge_region_bytes), STAT_FIELD(huge_region_free_bytes),
-};
-_Static_assert(sizeof stat_fields / sizeof stat_fields[0] == sizeof(struct bimp_stats) / sizeof(size_t),
-               "every field of struct bimp_stats is in stat_fields");
 
 /* One JSON object on one line: the version, pid, program, `extra` (members
  * with a trailing comma, or ""), the options in force, every field of
@@ -320,15 +328,16 @@ void print_stats_json(int fd, const char *extra)
     os_write(fd, t.buf, t.len); /* the line is longer than the buffer: written in parts */
     t.len = 0;
     put_str(&t, "}, \"stats\": {");
-    for (size_t k = 0; k < sizeof stat_fields / sizeof stat_fields[0]; k++) {
+    const size_t *field = (const size_t *)&st;
+    for (size_t k = 0; k < STAT_COUNT; k++) {
         if (t.len > sizeof t.buf - 64) {
             os_write(fd, t.buf, t.len);
             t.len = 0;
         }
         put_str(&t, k ? ", \"" : "\"");
-        put_str(&t, stat_fields[k].name);
+        put_str(&t, stat_names[k]);
         put_str(&t, "\": ");
-        put_uint(&t, *(const size_t *)((const char *)&st + stat_fields[k].offset), 10, 0);
+        put_uint(&t, field[k], 10, 0);
     }
     put_str(&t, "}");
     if (counting_sizes()) {
