@@ -68,8 +68,63 @@ TLS_INITIAL_EXEC struct mine mine = { &unattached_heap, &empty_chunk, 0 };
 #endif
 
 /* ======================================================================== */
-/* Core: the metadata checks of free and the bins                           */
+/* Validation: what is checked before metadata is followed                 */
 /* ======================================================================== */
+
+/* What a program can overwrite (the headers next to its blocks, the links
+ * inside the blocks it freed) is checked where Bimp follows it, against
+ * what the rest of the heap says (boundary tags are double bookkeeping);
+ * what fails a check stops the program (corrupt), before any pointer read
+ * from it is followed.  Every such check of the chunks' blocks is here:
+ * the bins' and free's (follow to remote_block), what a pointer given to
+ * free, realloc or malloc_usable_size is (examine, checked), and an
+ * arena's handle, marks and huge blocks (arena_checked to
+ * arena_huge_checked).  Elsewhere: a small block's bits (src/small.c,
+ * small_free_slow, fold_page), a huge block's mapping (src/huge.c, huge_free), a
+ * guarded block (src/guard.c).  The reports: fatal and corrupt
+ * (src/diagnostics.c); the invariants a debug build checks: src/checks.c. */
+
+/* `to`, read from a bin link of `from`: NULL or a block in Bimp's chunks. */
+static inline block *follow(block *from, block *to)
+{
+    if (to && UNLIKELY(!in_chunks(to)))
+        corrupt(from, OVERWRITTEN_LINK, NULL);
+    return to;
+}
+
+/* b's neighbours on its bin (the head's predecessor is NULL): each is NULL
+ * or a block in Bimp's chunks that points back at b (safe unlinking). */
+static inline block *bin_next(block *b)
+{
+    block *next = follow(b, next_of(b));
+    if (next && UNLIKELY(prev_of(next) != b))
+        corrupt(b, OVERWRITTEN_LINK, NULL);
+    return next;
+}
+
+static inline block *bin_prev(block *b)
+{
+    block *prev = follow(b, prev_of(b));
+    if (UNLIKELY(!prev || next_of(prev) != b))
+        corrupt(b, OVERWRITTEN_LINK, NULL);
+    return prev;
+}
+
+/* b, the head of a small bin, is a free block of that bin's stride (the
+ * fast path's check of a reused block). */
+static ALWAYS_INLINE void check_bin_head(block *b, size_t stride)
+{
+    if (UNLIKELY(load_relaxed(&b->info) != info_make(stride, B_FREE)))
+        corrupt(b, OVERWRITTEN_FREE, "malloc");
+}
+
+/* b, the top of c, really is its top: the word at the cursor holds its
+ * stride (invariant 8). */
+static ALWAYS_INLINE void check_top(chunk *c, block *b, uint32_t info)
+{
+    if (UNLIKELY(((block *)c->cursor)->prev != stride_of(info)))
+        corrupt(b, OVERWRITTEN_TOP, NULL);
+}
 
 /* b, on bin i, is a free block of that bin: its stride. */
 static inline size_t binned_stride(block *b, unsigned i, const char *function)
@@ -146,6 +201,155 @@ static inline block *remote_block(heap *h, block *b)
     return b;
 }
 
+/* The calling thread may change the blocks of heap h (not NULL): h is its
+ * heap, or an arena it created. */
+static inline bool changed_here(heap *h)
+{
+    heap *me = my_heap();
+    return h == me || (h->kind == HEAP_ARENA && h->arena_thread == me);
+}
+
+typedef enum { LIVE, FREED, INVALID } pointer_kind; /* what examine() finds a pointer to be */
+
+static pointer_kind examine_huge(block *b)
+{
+    uint32_t info = load_relaxed(&b->info);
+    if (!(info & B_HUGE))
+        return INVALID;
+    char *map = huge_map(b);
+    if (!huge_starts_at(map) || huge_words_of(map)->offset != b->prev)
+        return INVALID;
+    return (info & B_INUSE) ? LIVE : FREED;
+}
+
+/* What p, a pointer into page chunk pc, is: the owner knows its pages;
+ * another thread knows only whether a block starts there, and whether its
+ * remote bit is set (the owner may be changing the rest). */
+static pointer_kind examine_small(page_chunk *pc, void *p)
+{
+    heap *owner = load_relaxed(&pc->c.owner);
+    page *pg = page_of(pc, p);
+    if (!owner) /* a chunk in the pool: only a stale pointer points here */
+        return FREED;
+    if (!changed_here(owner)) {
+        size_t idx = block_index(pg, (size_t)((char *)p - pg->base));
+        if (idx >= pg->cap)
+            return INVALID;
+        return load_relaxed(&pg->remote[idx >> 6]) >> (idx & 63) & 1 ? FREED : LIVE;
+    }
+    size_t idx = block_index(pg, (size_t)((char *)p - pg->base));
+    if (idx >= pg->cap)
+        return pg->state == PG_UNUSED ? FREED : INVALID;
+    if (idx >= load_relaxed(&pg->top) || (pg->freed[idx >> 6] >> (idx & 63) & 1) ||
+        (load_relaxed(&pg->remote[idx >> 6]) >> (idx & 63) & 1))
+        return FREED;
+    return LIVE;
+}
+
+/* What p is to Bimp: a live block, a freed one, or not one of Bimp's,
+ * judged without reading memory that Bimp does not own. */
+static pointer_kind examine(void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if ((a & (GRANULE - 1)) || a < CHUNK)
+        return INVALID;
+    block *b = header_of(p);
+    unsigned kind = in_break(p) ? U_CHUNK : unit_kind(a - HEADER);
+    if (kind == U_REGION) {
+        unsigned state = region_state(b);
+        if (state == RG_FREE || state == RG_FREED)
+            return FREED;
+        return state == RG_START || state == RG_BODY ? examine_huge(b) : INVALID;
+    }
+    if (kind == U_HUGE_FREED)
+        return FREED;
+    if (kind == U_HUGE_START || kind == U_HUGE)
+        return examine_huge(b);
+    if (kind != U_CHUNK || !(a & (CHUNK - 1))) /* a chunk's start is no block */
+        return INVALID;
+    if (page_chunk_of(p)->c.kind == CK_PAGES)
+        return examine_small(page_chunk_of(p), p);
+    chunk *c = chunk_of(b);
+    uint32_t info = load_relaxed(&b->info);
+    size_t stride = stride_of(info);
+    if ((char *)b < first_of(c) || (info & B_HUGE) || stride < MIN_STRIDE ||
+        (char *)b + stride > (char *)c + CHUNK)
+        return INVALID;
+    heap *owner = load_relaxed(&c->owner);
+    if (!owner) /* a chunk in the pool: only a stale pointer points here */
+        return (info & B_INUSE) ? INVALID : FREED;
+    if (!changed_here(owner)) /* its owner may be changing its chunk: the header only */
+        return (info & (B_INUSE | B_REMOTE)) == B_INUSE ? LIVE : FREED;
+    if ((char *)b >= c->cursor) /* popped: only a stale pointer points here */
+        return (info & B_INUSE) ? INVALID : FREED;
+    if (!(info & B_INUSE))
+        return (info & B_FREE) ? FREED : INVALID;
+    if (!is_top(c, b, stride_of(info)) && !linked(c, b, info))
+        return INVALID;
+    return (info & B_REMOTE) ? FREED : LIVE; /* freed by another thread, not yet applied */
+}
+
+/* The header of live block p, or a fatal error: `freed_what` for a freed
+ * block, "invalid pointer" for anything that never was one of Bimp's. */
+static block *checked(void *p, const char *freed_what, const char *function)
+{
+    pointer_kind v = examine(p);
+    if (v == FREED)
+        fatal(freed_what, p, function);
+    if (v == INVALID) {
+        block *b = header_of(p);
+        chunk *c = chunk_of(b);
+        if (in_chunks(b) && load_relaxed(&c->owner) == my_heap() && (char *)b < c->cursor)
+            not_a_block(c, b, function); /* a block of ours whose header was overwritten? */
+        fatal("invalid pointer", p, function);
+    }
+    return header_of(p);
+}
+
+/* The page of small block p, live, or a fatal error as checked() gives. */
+static page *checked_small(void *p, const char *freed_what, const char *function)
+{
+    pointer_kind v = examine(p);
+    if (v != LIVE)
+        fatal(v == FREED ? freed_what : "invalid pointer", p, function);
+    return page_of(page_chunk_of(p), p);
+}
+
+/* Arena a, which the calling thread may use, or a fatal error. */
+static heap *arena_checked(bimp_arena *a, const char *function)
+{
+    heap *h = (heap *)a;
+    if (!h || h->kind != HEAP_ARENA)
+        fatal(h && h->kind == HEAP_DESTROYED ? "use of destroyed arena" : "not an arena", a, function);
+    if (h->arena_thread != my_heap())
+        fatal("arena used by a thread that did not create it", a, function);
+    return h;
+}
+
+/* Mark m's node in arena h's ring, or a fatal error that says why not. */
+static arena_node *mark_node(heap *h, bimp_mark *m, const char *function)
+{
+    block *b = (block *)m;
+    arena_node *want = (arena_node *)payload_of(b);
+    for (arena_node *n = h->nodes.older; n != &h->nodes; n = n->older)
+        if (n == want)
+            return n;
+    heap *owner = b && in_chunks(b) ? load_relaxed(&chunk_of(b)->owner) : NULL;
+    if (owner && owner != h && owner->kind == HEAP_ARENA)
+        fatal("mark of another arena", m, function);
+    fatal("mark newer than the arena's top, or not a mark", m, function);
+}
+
+/* The words of huge block b of arena h, whose node is in h's ring: its
+ * neighbours there point back at it. */
+static huge_words *arena_huge_checked(heap *h, block *b, const char *function)
+{
+    huge_words *w = huge_words_of(huge_map(b));
+    if (UNLIKELY(w->arena != h || w->node.older->newer != &w->node || w->node.newer->older != &w->node))
+        corrupt(b, OVERWRITTEN_HEADER, function);
+    return w;
+}
+
 /* ======================================================================== */
 /* Core: bins                                                               */
 /* ======================================================================== */
@@ -184,14 +388,9 @@ static void unbin(heap *h, block *b)
     unsigned i = bin_of(stride);
     if (i < SMALL_BINS)
         h->on_bin[i]--;
-    /* Safe unlinking: each neighbour on the bin points back at b. */
-    block *next = follow(b, next_of(b)), *prev = NULL;
-    if (next && UNLIKELY(prev_of(next) != b))
-        corrupt(b, OVERWRITTEN_LINK, NULL);
+    block *next = bin_next(b), *prev = NULL;
     if (h->bins[i] != b) {
-        prev = follow(b, prev_of(b));
-        if (UNLIKELY(!prev || next_of(prev) != b))
-            corrupt(b, OVERWRITTEN_LINK, NULL);
+        prev = bin_prev(b);
         set_link(&links_of(prev)->next, next);
     } else {
         h->bins[i] = next;
@@ -309,8 +508,7 @@ static void *take_binned(heap *h, size_t stride)
 static ALWAYS_INLINE void *take_exact(heap *h, block *b, size_t stride)
 {
     unsigned i = small_bin(stride);
-    if (UNLIKELY(load_relaxed(&b->info) != info_make(stride, B_FREE)))
-        corrupt(b, OVERWRITTEN_FREE, "malloc");
+    check_bin_head(b, stride);
     block *next = follow(b, next_of(b));
     h->bins[i] = next; /* next's prev link is stale now, and unused while it heads the bin */
     h->on_bin[i]--;
@@ -412,8 +610,7 @@ static NOINLINE void pop_free(heap *h, chunk *c, block *p)
  * Every call here is a tail call, so the fast path saves no registers. */
 static inline void pop_top(heap *h, chunk *c, block *b, uint32_t info)
 {
-    if (UNLIKELY(((block *)c->cursor)->prev != stride_of(info))) /* invariant 8 */
-        corrupt(b, OVERWRITTEN_TOP, NULL);
+    check_top(c, b, info);
     store_relaxed(&b->info, info & ~(uint32_t)(B_INUSE | B_REMOTE));
     c->cursor = (char *)b;
     if (UNLIKELY(b->prev & PREV_FREE)) {
@@ -1096,14 +1293,6 @@ static ALWAYS_INLINE void *alloc(size_t n)
 }
 
 
-/* The calling thread may change the blocks of heap h (not NULL): h is its
- * heap, or an arena it created. */
-static inline bool changed_here(heap *h)
-{
-    heap *me = my_heap();
-    return h == me || (h->kind == HEAP_ARENA && h->arena_thread == me);
-}
-
 /* The arena block b (its info) belongs to, or NULL. */
 static heap *arena_of(block *b, uint32_t info)
 {
@@ -1112,103 +1301,6 @@ static heap *arena_of(block *b, uint32_t info)
 }
 
 static bool arena_resize(heap *h, chunk *c, block *b, uint32_t info, size_t n);
-
-typedef enum { LIVE, FREED, INVALID } pointer_kind; /* what examine() finds a pointer to be */
-
-static pointer_kind examine_huge(block *b)
-{
-    uint32_t info = load_relaxed(&b->info);
-    if (!(info & B_HUGE))
-        return INVALID;
-    char *map = huge_map(b);
-    if (!huge_starts_at(map) || huge_words_of(map)->offset != b->prev)
-        return INVALID;
-    return (info & B_INUSE) ? LIVE : FREED;
-}
-
-/* What p, a pointer into page chunk pc, is: the owner knows its pages;
- * another thread knows only whether a block starts there, and whether its
- * remote bit is set (the owner may be changing the rest). */
-static pointer_kind examine_small(page_chunk *pc, void *p)
-{
-    heap *owner = load_relaxed(&pc->c.owner);
-    page *pg = page_of(pc, p);
-    if (!owner) /* a chunk in the pool: only a stale pointer points here */
-        return FREED;
-    if (!changed_here(owner)) {
-        size_t idx = block_index(pg, (size_t)((char *)p - pg->base));
-        if (idx >= pg->cap)
-            return INVALID;
-        return load_relaxed(&pg->remote[idx >> 6]) >> (idx & 63) & 1 ? FREED : LIVE;
-    }
-    size_t idx = block_index(pg, (size_t)((char *)p - pg->base));
-    if (idx >= pg->cap)
-        return pg->state == PG_UNUSED ? FREED : INVALID;
-    if (idx >= load_relaxed(&pg->top) || (pg->freed[idx >> 6] >> (idx & 63) & 1) ||
-        (load_relaxed(&pg->remote[idx >> 6]) >> (idx & 63) & 1))
-        return FREED;
-    return LIVE;
-}
-
-/* What p is to Bimp: a live block, a freed one, or not one of Bimp's,
- * judged without reading memory that Bimp does not own. */
-static pointer_kind examine(void *p)
-{
-    uintptr_t a = (uintptr_t)p;
-    if ((a & (GRANULE - 1)) || a < CHUNK)
-        return INVALID;
-    block *b = header_of(p);
-    unsigned kind = in_break(p) ? U_CHUNK : unit_kind(a - HEADER);
-    if (kind == U_REGION) {
-        unsigned state = region_state(b);
-        if (state == RG_FREE || state == RG_FREED)
-            return FREED;
-        return state == RG_START || state == RG_BODY ? examine_huge(b) : INVALID;
-    }
-    if (kind == U_HUGE_FREED)
-        return FREED;
-    if (kind == U_HUGE_START || kind == U_HUGE)
-        return examine_huge(b);
-    if (kind != U_CHUNK || !(a & (CHUNK - 1))) /* a chunk's start is no block */
-        return INVALID;
-    if (page_chunk_of(p)->c.kind == CK_PAGES)
-        return examine_small(page_chunk_of(p), p);
-    chunk *c = chunk_of(b);
-    uint32_t info = load_relaxed(&b->info);
-    size_t stride = stride_of(info);
-    if ((char *)b < first_of(c) || (info & B_HUGE) || stride < MIN_STRIDE ||
-        (char *)b + stride > (char *)c + CHUNK)
-        return INVALID;
-    heap *owner = load_relaxed(&c->owner);
-    if (!owner) /* a chunk in the pool: only a stale pointer points here */
-        return (info & B_INUSE) ? INVALID : FREED;
-    if (!changed_here(owner)) /* its owner may be changing its chunk: the header only */
-        return (info & (B_INUSE | B_REMOTE)) == B_INUSE ? LIVE : FREED;
-    if ((char *)b >= c->cursor) /* popped: only a stale pointer points here */
-        return (info & B_INUSE) ? INVALID : FREED;
-    if (!(info & B_INUSE))
-        return (info & B_FREE) ? FREED : INVALID;
-    if (!is_top(c, b, stride_of(info)) && !linked(c, b, info))
-        return INVALID;
-    return (info & B_REMOTE) ? FREED : LIVE; /* freed by another thread, not yet applied */
-}
-
-/* The header of live block p, or a fatal error: `freed_what` for a freed
- * block, "invalid pointer" for anything that never was one of Bimp's. */
-static block *checked(void *p, const char *freed_what, const char *function)
-{
-    pointer_kind v = examine(p);
-    if (v == FREED)
-        fatal(freed_what, p, function);
-    if (v == INVALID) {
-        block *b = header_of(p);
-        chunk *c = chunk_of(b);
-        if (in_chunks(b) && load_relaxed(&c->owner) == my_heap() && (char *)b < c->cursor)
-            not_a_block(c, b, function); /* a block of ours whose header was overwritten? */
-        fatal("invalid pointer", p, function);
-    }
-    return header_of(p);
-}
 
 /* Block b (its info) is the check mode's: its free, realloc and usable
  * size are src/check.c's. */
@@ -1323,15 +1415,6 @@ static block *live_block(void *p, const char *function)
 static inline bool in_page_chunk(void *p)
 {
     return (in_break(p) || in_mapped_chunk(p)) && page_chunk_of(p)->c.kind == CK_PAGES;
-}
-
-/* The page of small block p, live, or a fatal error as checked() gives. */
-static page *checked_small(void *p, const char *freed_what, const char *function)
-{
-    pointer_kind v = examine(p);
-    if (v != LIVE)
-        fatal(v == FREED ? freed_what : "invalid pointer", p, function);
-    return page_of(page_chunk_of(p), p);
 }
 
 /* A small block of `stride` bytes and class cls keeps its place for a
@@ -1611,17 +1694,6 @@ static void node_unlink(arena_node *n)
     n->newer->older = n->older;
 }
 
-/* Arena a, which the calling thread may use, or a fatal error. */
-static heap *arena_checked(bimp_arena *a, const char *function)
-{
-    heap *h = (heap *)a;
-    if (!h || h->kind != HEAP_ARENA)
-        fatal(h && h->kind == HEAP_DESTROYED ? "use of destroyed arena" : "not an arena", a, function);
-    if (h->arena_thread != my_heap())
-        fatal("arena used by a thread that did not create it", a, function);
-    return h;
-}
-
 /* Free block b of chunk c of arena h, for its thread: the top pops, a block
  * below it is left loose. */
 static void arena_free_here(heap *h, chunk *c, block *b, uint32_t info, const char *function)
@@ -1643,9 +1715,7 @@ static void arena_free_here(heap *h, chunk *c, block *b, uint32_t info, const ch
 /* Free huge block b of arena h, for its thread. */
 static void arena_free_huge(heap *h, block *b, const char *function)
 {
-    huge_words *w = huge_words_of(huge_map(b));
-    if (UNLIKELY(w->arena != h || w->node.older->newer != &w->node || w->node.newer->older != &w->node))
-        corrupt(b, OVERWRITTEN_HEADER, function);
+    huge_words *w = arena_huge_checked(h, b, function);
     node_unlink(&w->node);
     w->arena = NULL;
     huge_free(b, function);
@@ -1780,20 +1850,6 @@ static void arena_drop(heap *h, arena_node *stop)
     stat_add(h->n.released_bytes, dropped);
     if (DEBUG_CHECKS)
         check_heap(h);
-}
-
-/* Mark m's node in arena h's ring, or a fatal error that says why not. */
-static arena_node *mark_node(heap *h, bimp_mark *m, const char *function)
-{
-    block *b = (block *)m;
-    arena_node *want = (arena_node *)payload_of(b);
-    for (arena_node *n = h->nodes.older; n != &h->nodes; n = n->older)
-        if (n == want)
-            return n;
-    heap *owner = b && in_chunks(b) ? load_relaxed(&chunk_of(b)->owner) : NULL;
-    if (owner && owner != h && owner->kind == HEAP_ARENA)
-        fatal("mark of another arena", m, function);
-    fatal("mark newer than the arena's top, or not a mark", m, function);
 }
 
 EXPORT bimp_arena *bimp_arena_create(void)

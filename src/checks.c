@@ -7,6 +7,13 @@
 /* The checkers: every invariant, after every operation of the debug build  */
 /* ======================================================================== */
 
+/* `to`, read from a bin link of `from`: NULL or a block in Bimp's chunks. */
+static block *bin_link(block *from, block *to)
+{
+    REQUIRE(!to || in_chunks(to), "bin link into Bimp's chunks", from);
+    return to;
+}
+
 /* Invariants 1-4 and 6-8 of one chunk, and of 5 the remote marks, as far as
  * the chunk alone shows them;
  * the caller owns it.  Returns the bytes of its binned blocks. */
@@ -35,9 +42,9 @@ size_t check_chunk(chunk *c)
         REQUIRE(!(is_free && prev_free) || stride <= QUICK_MAX || prev_stride <= QUICK_MAX ||
                     h->kind != HEAP_THREAD, "two large free neighbours", b);
         if (is_free && b != h->hole && h->kind == HEAP_THREAD) {
-            block *next = follow(b, next_of(b)), *on_bin_before;
+            block *next = bin_link(b, next_of(b)), *on_bin_before;
             REQUIRE(h->bins[bin_of(stride)] == b ||
-                        ((on_bin_before = follow(b, prev_of(b))) && next_of(on_bin_before) == b &&
+                        ((on_bin_before = bin_link(b, prev_of(b))) && next_of(on_bin_before) == b &&
                          bin_of(stride_of(on_bin_before->info)) == bin_of(stride)),
                     "binned block on the bin of its class", b);
             REQUIRE(!next || prev_of(next) == b, "bin links", b);
@@ -80,7 +87,7 @@ void check_heap(heap *h)
     for (unsigned i = MEDIUM_PROBE + 1; i < NBINS; i++) {
         bool bit = bin_marked(h, i);
         REQUIRE(bit == (h->bins[i] != NULL), "bin bitmap", h->bins[i]);
-        for (block *b = h->bins[i]; b; b = follow(b, next_of(b))) {
+        for (block *b = h->bins[i]; b; b = bin_link(b, next_of(b))) {
             uint32_t info = load_relaxed(&b->info);
             REQUIRE(info & B_FREE && !(info & B_INUSE) && bin_of(stride_of(info)) == i,
                     "binned block's class", b);

@@ -1017,29 +1017,12 @@ static inline bool in_mapped_chunk(const void *p)
            unit_kind((uintptr_t)p - HEADER) == U_CHUNK;
 }
 
-/* ======================================================================== */
-/* Core: metadata is checked before it is followed                          */
-/* ======================================================================== */
-
-/* What a program can overwrite (the headers next to its blocks, the links
- * inside the blocks it freed) is checked where Bimp follows it, against
- * what the rest of the heap says (boundary tags are double bookkeeping);
- * what fails a check stops the program (corrupt), before any pointer read
- * from it is followed. */
-
 /* b lies in one of Bimp's chunks, its payload aligned: safe to read. */
 static inline bool in_chunks(block *b)
 {
     return in_break(payload_of(b)) || in_mapped_chunk(payload_of(b));
 }
 
-/* `to`, read from a bin link of `from`: NULL or a block in Bimp's chunks. */
-static inline block *follow(block *from, block *to)
-{
-    if (to && UNLIKELY(!in_chunks(to)))
-        corrupt(from, OVERWRITTEN_LINK, NULL);
-    return to;
-}
 
 
 
