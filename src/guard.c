@@ -147,7 +147,10 @@ static size_t free_slot(void)
 void *guard_alloc(size_t n)
 {
     void *frame[FRAMES];
-    if (n == 0 || n > os_page_size() || locks_held)
+    /* (A request the huge threshold sends to a mapping keeps its mapping:
+     * mallopt's M_MMAP_THRESHOLD may put that below a page, and mallinfo
+     * counts those blocks.) */
+    if (n == 0 || n > os_page_size() || n > opt.huge_threshold || locks_held)
         return NULL;
     int depth = capture_stack(frame, FRAMES);
     lock(&guard_lock);
