@@ -48,6 +48,9 @@
 /* State (what each part means: src/internal.h)                             */
 /* ======================================================================== */
 
+#define EMPTY_PAGES_INIT .pages = { [0 ... SMALL_CLASSES - 1] = &empty_page }
+#define EMPTY_HEAP_INIT { EMPTY_PAGES_INIT, .cur = &empty_chunk, .state = H_OWNED }
+
 struct globals g;
 uintptr_t link_secret;
 
@@ -66,6 +69,57 @@ ptrdiff_t the_countdown;
 TLS_INITIAL_EXEC int locks_held;
 TLS_INITIAL_EXEC struct mine mine = { &unattached_heap, &empty_chunk, 0 };
 #endif
+
+/* ======================================================================== */
+/* Core: layout and bin helpers that only this file uses                   */
+/* ======================================================================== */
+
+/* A chunk whose free tail is at least this large is worth resuming. */
+#define RESUME_MIN (CHUNK / 4)
+
+/* A small bin holds at most this many blocks binned unmerged (QUICK_MAX). */
+#define QUICK_CAP 16 /* phase: unbounded, 1.8x the time (its nodes end up scattered) */
+
+/* The stride that holds n bytes of payload; n must be below PTRDIFF_MAX. */
+static inline size_t stride_for(size_t n)
+{
+    size_t s = (n + HEADER + GRANULE - 1) & ~(GRANULE - 1);
+    return s < MIN_STRIDE ? MIN_STRIDE : s;
+}
+
+/* Block b of c, `stride` bytes, is the top block. */
+static inline bool is_top(chunk *c, block *b, size_t stride)
+{
+    return (char *)b + stride == c->cursor;
+}
+
+/* The link of a block freed by another thread, in its batch or its owner's
+ * inbox (plain pointers: remote_block checks what they lead to). */
+static inline block **link_of(block *b)
+{
+    return (block **)payload_of(b);
+}
+
+/* Set and clear bin i's bit in h's bitmap of non-empty bins. */
+static inline void mark_bin(heap *h, unsigned i)
+{
+    h->nonempty[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static inline void unmark_bin(heap *h, unsigned i)
+{
+    h->nonempty[i / 64] &= ~((uint64_t)1 << (i % 64));
+}
+
+/* The bin malloc's fast path probes for a stride: its own if small, else
+ * MEDIUM_PROBE. */
+static inline unsigned probe_of(size_t stride)
+{
+    /* stride <= SMALL_MAX ? stride / GRANULE : MEDIUM_PROBE, as a mask that
+     * the compiler cannot turn back into a branch */
+    _Static_assert(MEDIUM_PROBE == 0, "the mask makes MEDIUM_PROBE");
+    return small_bin(stride) & -(unsigned)(stride <= SMALL_MAX);
+}
 
 /* ======================================================================== */
 /* Validation: what is checked before metadata is followed                 */

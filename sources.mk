@@ -2,4 +2,4 @@
 # paths) and its cold parts in src/ (see README, "Where to change what").
 # Included by the top Makefile and by the test Makefiles that compile Bimp in.
 BIMP_CORE = $(BIMP_DIR)/bimp.c $(sort $(wildcard $(BIMP_DIR)/src/*.c))
-BIMP_HEADERS = $(wildcard $(BIMP_DIR)/*.h) $(BIMP_DIR)/src/internal.h
+BIMP_HEADERS = $(wildcard $(BIMP_DIR)/*.h) $(wildcard $(BIMP_DIR)/src/*.h)
