@@ -949,8 +949,13 @@ void check_page(page *pg);
 void check_pages(heap *h);
 
 /* ======================================================================== */
-/* The cold rest: checkers, heap profile, statistics                        */
+/* The cold rest: fork, checkers, heap profile, statistics                  */
 /* ======================================================================== */
+
+/* src/fork.c: the fork handlers (every lock of Bimp's held across fork). */
+void before_fork(void);
+void after_fork_parent(void);
+void after_fork_child(void);
 
 /* src/checks.c: the invariants, checked after every operation by the debug
  * build; check_chunk returns the bytes of the chunk's binned blocks. */
