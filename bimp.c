@@ -34,12 +34,16 @@
  * Arenas (bimp_arena_*) are heaps that no thread's malloc uses, with marks
  * to release to: "Core: arenas".
  *
- * Files.  This one holds the hot paths: chunks, bins, push and pop, threads
- * and heaps, allocation and release, arenas, and the entry points.  What
- * they share with the cold parts (configuration, layout and invariants,
- * state) is in src/internal.h; the cold parts are in src/ (huge blocks, options,
- * statistics, checkers, diagnostics, the address map, the heap profile).
- * DESIGN.md, "Where to change what", says which file owns what.
+ * Files.  This one is the per-heap allocator: what a heap does with its
+ * chunks (validation, bins, push and pop, remote frees, a thread's heap
+ * from attach to exit, allocation and release, arenas, trimming) and the
+ * entry points.  Where chunks come from is src/pool.c; the data model it
+ * shares with src/ is src/internal.h (after src/glue.h: configuration,
+ * compiler, threading layer); the rest of src/ is one file per concern
+ * (small blocks, huge blocks, fork, options, statistics, diagnostics, the
+ * address map, the heap profile, the check mode, guard sampling, the
+ * debug build's checkers).  README.md, "Where to change what", says which
+ * file owns what.
  */
 
 #include "src/small.h"

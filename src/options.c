@@ -7,20 +7,10 @@
 /* Options                                                                  */
 /* ======================================================================== */
 
-/* Run-time options: one table, read once at start-up from BIMP_* variables
- * of the environment (ignored in setuid and setgid programs), several also
- * set by mallopt. */
-/* The values: struct options opt (internal.h). */
-struct options opt = {
-    .profile_rate = (size_t)512 << 10,
-    .huge_threshold = HUGE_THRESHOLD_MAX,
-    .pool_keep_bytes = 8 * CHUNK,
-    .purge_delay_ms = 1000,
-    .huge_cache_max = (size_t)128 << 20,
-    .huge_delay_ms = 1000,
-    .check_quarantine = (size_t)16 << 20,
-    .guard_rate = GUARD_RATE_DEFAULT,
-};
+/* The values (their list: OPTIONS, src/internal.h), with their defaults. */
+#define OPTION_INITIAL(field, variable, initial, min, max, unit, meaning) .field = initial,
+#define OPTION_NO_INITIAL(field, variable, meaning)
+struct options opt = { OPTIONS(OPTION_INITIAL, OPTION_NO_INITIAL) };
 
 void set_huge_threshold(size_t bytes)
 {
@@ -35,48 +25,14 @@ static const struct option {
     size_t min, max;
     bool bytes;          /* a number of bytes: k, M and G are offered */
     const char *meaning;
-    bool *set;           /* if not NULL: becomes true when the variable sets the option */
     const char *const *words; /* ... or, if not NULL, words[v] also means v */
     char *text;          /* a string option instead: copied here (OPTION_TEXT_MAX bytes) */
 } options[] = {
-    { .name = "BIMP_VERBOSE", .value = &opt.verbose, .max = 1,
-      .meaning = "print version, build and options at start-up" },
-    { .name = "BIMP_SHOW_STATS", .value = &opt.show_stats, .max = STATS_JSON,
-      .meaning = "statistics at exit: 1 or text, 2 or json", .words = show_stats_words },
-    { .name = "BIMP_STATS_FILE", .text = opt.stats_file,
-      .meaning = "file for them, %p the pid (default: stderr); alone, turns on text" },
-    { .name = "BIMP_PROGRAM", .text = opt.program,
-      .meaning = "statistics and profile at exit only from this program (default: all)" },
-    { .name = "BIMP_PROFILE", .value = &opt.profile, .max = 1,
-      .meaning = "heap profile: sample allocations, report at exit" },
-    { .name = "BIMP_PROFILE_RATE", .value = &opt.profile_rate, .min = 1, .max = (size_t)1 << 40, .bytes = true,
-      .meaning = "bytes allocated per sample, on average" },
-    { .name = "BIMP_PROFILE_FILE", .text = opt.profile_file,
-      .meaning = "the profile's files, %p the pid (default: text on stderr); alone, turns it on" },
-    { .name = "BIMP_DUMP_BYTES", .value = &opt.dump_bytes, .max = (size_t)1 << 50, .bytes = true,
-      .meaning = "live reports: a dump every so many bytes allocated" },
-    { .name = "BIMP_DUMP_SECONDS", .value = &opt.dump_seconds, .max = 86400,
-      .meaning = "live reports: a dump every so many seconds" },
-    { .name = "BIMP_DUMP_SIGNAL", .value = &opt.dump_signal, .max = 64,
-      .meaning = "live reports: a dump when this signal comes (e.g. 12, SIGUSR2)" },
-    { .name = "BIMP_DUMP_FILE", .text = opt.dump_file,
-      .meaning = "the dumps' prefix, %p the pid (default: bimp.%p)" },
-    { .name = "BIMP_MMAP_THRESHOLD", .value = &opt.huge_threshold, .max = HUGE_THRESHOLD_MAX, .bytes = true,
-      .meaning = "bytes above which a request gets a mapping of its own" },
-    { .name = "BIMP_TRIM_THRESHOLD", .value = &opt.pool_keep_bytes, .max = (size_t)1 << 40, .bytes = true,
-      .meaning = "bytes of free chunks kept with their pages", .set = &opt.pool_keep_set },
-    { .name = "BIMP_PURGE_DELAY", .value = &opt.purge_delay_ms, .max = 3600000,
-      .meaning = "milliseconds a free chunk keeps its pages" },
-    { .name = "BIMP_HUGE_CACHE", .value = &opt.huge_cache_max, .max = (size_t)1 << 40, .bytes = true,
-      .meaning = "bytes of freed huge blocks kept for reuse" },
-    { .name = "BIMP_HUGE_DELAY", .value = &opt.huge_delay_ms, .max = 3600000,
-      .meaning = "milliseconds a freed huge block is kept" },
-    { .name = "BIMP_CHECK", .value = &opt.check, .max = 1,
-      .meaning = "check mode: canaries, freed and new blocks filled, stacks in reports" },
-    { .name = "BIMP_CHECK_QUARANTINE", .value = &opt.check_quarantine, .max = (size_t)1 << 40, .bytes = true,
-      .meaning = "check mode: bytes of freed blocks held back before reuse" },
-    { .name = "BIMP_GUARD_RATE", .value = &opt.guard_rate, .max = (size_t)1 << 50, .bytes = true,
-      .meaning = "guard sampling: bytes allocated per guarded block, on average; 0 off" },
+#define OPTION_ROW(field, variable, initial, min_, max_, unit, meaning_)                                 \
+    { .name = variable, .value = &opt.field, .min = min_, .max = max_, .bytes = unit == OPT_BYTES,        \
+      .words = unit == OPT_STATS_WORDS ? show_stats_words : NULL, .meaning = meaning_ },
+#define OPTION_TEXT_ROW(field, variable, meaning_) { .name = variable, .text = opt.field, .meaning = meaning_ },
+    OPTIONS(OPTION_ROW, OPTION_TEXT_ROW)
 };
 
 #define OPTION_COUNT (sizeof options / sizeof options[0])
@@ -221,8 +177,7 @@ static void read_options(void)
             warn_option(entry, o, OUT_OF_RANGE);
         else {
             *o->value = value;
-            if (o->set)
-                *o->set = true;
+            opt.pool_keep_set |= o->value == &opt.pool_keep_bytes;
             show_stats_set |= o->value == &opt.show_stats;
             profile_set |= o->value == &opt.profile;
         }
