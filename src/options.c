@@ -7,7 +7,7 @@
 /* Options                                                                  */
 /* ======================================================================== */
 
-/* The values (their list: OPTIONS, src/internal.h), with their defaults. */
+/* The values (their list: OPTIONS, src/options.h), with their defaults. */
 #define OPTION_INITIAL(field, variable, initial, min, max, unit, meaning) .field = initial,
 #define OPTION_NO_INITIAL(field, variable, meaning)
 struct options opt = { OPTIONS(OPTION_INITIAL, OPTION_NO_INITIAL) };
