@@ -10,14 +10,14 @@
 static void count_huge(size_t len, int sign)
 {
     if (sign > 0) {
-        size_t n = fetch_add(&rare.huge_count, 1) + 1;
+        size_t n = fetch_add(&rare.huge_blocks, 1) + 1;
         size_t bytes = fetch_add(&rare.huge_bytes, len) + len;
-        if (n > load_relaxed(&rare.huge_peak_count))
-            store_relaxed(&rare.huge_peak_count, n);
-        if (bytes > load_relaxed(&rare.huge_peak_bytes))
-            store_relaxed(&rare.huge_peak_bytes, bytes);
+        if (n > load_relaxed(&rare.peak_huge_blocks))
+            store_relaxed(&rare.peak_huge_blocks, n);
+        if (bytes > load_relaxed(&rare.peak_huge_bytes))
+            store_relaxed(&rare.peak_huge_bytes, bytes);
     } else {
-        fetch_sub(&rare.huge_count, 1);
+        fetch_sub(&rare.huge_blocks, 1);
         fetch_sub(&rare.huge_bytes, len);
     }
 }
@@ -554,7 +554,7 @@ void *huge_alloc(size_t n, size_t align, bool zero, bool growing)
         run = twice < REGION_BLOCK_MAX ? twice : REGION_BLOCK_MAX;
     }
     char *map = align <= CHUNK ? reuse_huge(len, align, growing, &mapped) : NULL;
-    fetch_add(&rare.huge_allocs, 1);
+    fetch_add(&rare.huge_allocations, 1);
     if (map) {
         dirty = mapped;
         len = huge_length(off, n, huge_grain(map));

@@ -663,14 +663,17 @@ struct globals {
 extern struct globals g;
 
 /* What the rare paths count for the statistics, process-wide (what a
- * heap's owner counts is its `counts`; src/stats.c gathers both). */
+ * heap's owner counts is its `counts`): atomics, each named as the field of
+ * struct bimp_stats it is copied to (gather, src/stats.c). */
+#define RARE_COUNTS(X)                                                                       \
+    X(huge_blocks) X(huge_bytes) X(peak_huge_blocks) X(peak_huge_bytes) /* in use now, at most */ \
+    X(huge_allocations) X(huge_frees) X(huge_freed_bytes) X(huge_reused)                     \
+    X(heaps_made) X(heaps_adopted) X(maps) X(unmaps) X(purges) X(arenas) /* arenas: live now */
+#define RARE_FIELD(f) ATOMIC(size_t) f;
 struct rare_counts {
-    ATOMIC(size_t) huge_count, huge_bytes, huge_peak_count, huge_peak_bytes; /* huge blocks in use */
-    ATOMIC(size_t) huge_allocs, huge_frees, huge_freed_bytes, huge_reused;
-    ATOMIC(size_t) heaps_made, heaps_adopted;
-    ATOMIC(size_t) maps, unmaps, purges;
-    ATOMIC(size_t) arenas; /* live now */
+    RARE_COUNTS(RARE_FIELD)
 };
+#undef RARE_FIELD
 extern struct rare_counts rare;
 
 

@@ -89,24 +89,13 @@ NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
         st->small_pops = small_freed - st->small_below - st->small_remote;
     st->in_use_bytes += st->small_in_use_bytes;
     pool_stats(st);
-    st->heaps_made = load_relaxed(&rare.heaps_made);
-    st->heaps_adopted = load_relaxed(&rare.heaps_adopted);
     unlock(&g.lock);
     huge_cache_stats(&st->huge_cached, &st->huge_cached_bytes);
     huge_region_stats(&st->huge_regions, &st->huge_region_bytes, &st->huge_region_free_bytes);
     st->resident_bytes = os_resident_bytes();
-    st->huge_allocations = load_relaxed(&rare.huge_allocs);
-    st->huge_frees = load_relaxed(&rare.huge_frees);
-    st->huge_freed_bytes = load_relaxed(&rare.huge_freed_bytes);
-    st->huge_reused = load_relaxed(&rare.huge_reused);
-    st->huge_bytes = load_relaxed(&rare.huge_bytes);
-    st->huge_blocks = load_relaxed(&rare.huge_count);
-    st->peak_huge_blocks = load_relaxed(&rare.huge_peak_count);
-    st->peak_huge_bytes = load_relaxed(&rare.huge_peak_bytes);
-    st->maps = load_relaxed(&rare.maps);
-    st->unmaps = load_relaxed(&rare.unmaps);
-    st->purges = load_relaxed(&rare.purges);
-    st->arenas = load_relaxed(&rare.arenas);
+#define COPY_RARE(f) st->f = load_relaxed(&rare.f);
+    RARE_COUNTS(COPY_RARE)
+#undef COPY_RARE
     size_t guarded, guarded_frees; /* guard sampling's blocks count in the totals only */
     guard_counts(&guarded, &guarded_frees);
     st->allocations = st->bumped + st->reused_exact + st->reused_split + st->huge_allocations +
