@@ -2134,21 +2134,6 @@ EXPORT void *pvalloc(size_t n)
     return alloc_aligned(page_bytes, n ? align_up(n, page_bytes) : page_bytes);
 }
 
-#ifdef BIMP_DEBUG
-/* Debug builds: check every structure of the calling thread's heap, and of
- * the arenas it created (the checkers: src/checks.c). */
-EXPORT void bimp_check_heap(void)
-{
-    heap *h = usable_heap();
-    if (!h)
-        return;
-    check_heap(h);
-    for (heap *a = load_acquire(&g.all_heaps); a; a = a->next_all)
-        if (a->kind == HEAP_ARENA && a->arena_thread == h)
-            check_heap(a);
-}
-#endif
-
 EXPORT int malloc_trim(size_t pad)
 {
     (void)pad;

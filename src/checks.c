@@ -1,5 +1,5 @@
-/* src/checks.c - the invariant checkers (BIMP_DEBUG; bimp_check_heap, in
- * bimp.c, runs them on demand). */
+/* src/checks.c - the invariant checkers (BIMP_DEBUG; bimp_check_heap runs
+ * them on demand). */
 
 #include "internal.h"
 
@@ -120,4 +120,16 @@ void check_heap(heap *h)
     }
 }
 
-
+#ifdef BIMP_DEBUG
+/* Debug builds: check every structure of the calling thread's heap (none
+ * yet, or none any more, is a sentinel with nothing in it), and of the
+ * arenas it created. */
+EXPORT void bimp_check_heap(void)
+{
+    heap *h = my_heap();
+    check_heap(h);
+    for (heap *a = load_acquire(&g.all_heaps); a; a = a->next_all)
+        if (a->kind == HEAP_ARENA && a->arena_thread == h)
+            check_heap(a);
+}
+#endif
