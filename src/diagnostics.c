@@ -134,6 +134,26 @@ static void put_function(text *t, const char *function)
     put_str(t, ")");
 }
 
+/* A frame as people read it: its function's name where a symbol is known,
+ * else `object+0xoffset`.  No spaces or ';' (folded stacks). */
+void put_frame(text *t, void *pc)
+{
+    const char *symbol, *object;
+    uintptr_t offset;
+    os_symbol(pc, &symbol, &object, &offset);
+    if (symbol) {
+        put_str(t, symbol);
+        return;
+    }
+    const char *base = object;
+    for (const char *c = object; *c; c++)
+        if (*c == '/')
+            base = c + 1;
+    put_str(t, base);
+    put_str(t, "+0x");
+    put_uint(t, offset, 16, 0);
+}
+
 /* A stack line, `bimp:   <label> <frame> <- <frame> ...`, from the
  * program's frame that called Bimp outwards (Bimp's own frames at its
  * start are skipped), named as the heap profile names frames.  Nothing if

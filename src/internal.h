@@ -703,6 +703,8 @@ void misuse_lines(const char *what, const void *p, const char *function);
  * now), and one written as `bimp:   <label> <frame> <- ...`. */
 int capture_stack(void **frame, int max);
 extern PER_THREAD bool unwinding; /* capture_stack is under way on this thread */
+/* A frame as people read it: its function's name, or object+0xoffset. */
+void put_frame(text *t, void *pc);
 void put_stack(const char *label, void *const *frame, int depth);
 extern lock_t stack_cache_lock;
 COLD _Noreturn void corrupt(const void *block_at, const char *why, const char *function);
@@ -926,7 +928,6 @@ uint32_t unsample(block *b, bool below);
 void profile_dump(int fd);
 void profile_folded(int fd, bool below);
 void profile_pprof(int fd, bool below);
-void put_frame(text *t, void *pc);
 void profile_at_exit(void);
 extern lock_t profile_lock;
 
@@ -936,20 +937,22 @@ enum { WATCH_PLAIN = 0, WATCH_SAMPLE = 1, WATCH_COUNT_AFTER = 2, WATCH_CHECK = 4
 void watch_start(void);
 void watch_forked(void);
 unsigned watch(size_t n);
-bool counting_sizes(void);
-bool count_size(heap *h, size_t n);
-size_t size_bin_max(unsigned bin);
-void size_histogram(size_count *out);
-void dump_at_exit(void);
 
 /* bimp.c: the address space Bimp holds and does not use goes back (for a
  * failed mapping, only if there is enough of it to be worth the work). */
 bool give_back_address_space(bool always);
 
-/* src/stats.c: the statistics; whether this process reports (BIMP_PROGRAM). */
+/* src/stats.c: the statistics; the reports at exit (BIMP_SHOW_STATS) and
+ * whether this process makes them (BIMP_PROGRAM); the size histogram,
+ * which counts while sizes_counted (set once, by watch_start). */
 void gather(struct bimp_stats *st, bool walk);
 void print_stats_json(int fd, const char *extra);
+void show_stats(void);
 bool reports_wanted(void);
+extern bool sizes_counted;
+bool count_size(heap *h, size_t n);
+size_t size_bin_max(unsigned bin);
+void size_histogram(size_count *out);
 
 /* bimp.c, for the check mode: a block as malloc (align 0) or memalign
  * makes it, without the countdown; its release once the check mode lets

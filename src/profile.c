@@ -224,26 +224,6 @@ uint32_t unsample(block *b, bool below)
     return fetch_and(&b->info, ~B_SAMPLED) & ~B_SAMPLED;
 }
 
-/* A frame as people read it: its function's name where a symbol is known,
- * else `object+0xoffset`.  No spaces or ';' (folded stacks). */
-void put_frame(text *t, void *pc)
-{
-    const char *symbol, *object;
-    uintptr_t offset;
-    os_symbol(pc, &symbol, &object, &offset);
-    if (symbol) {
-        put_str(t, symbol);
-        return;
-    }
-    const char *base = object;
-    for (const char *c = object; *c; c++)
-        if (*c == '/')
-            base = c + 1;
-    put_str(t, base);
-    put_str(t, "+0x");
-    put_uint(t, offset, 16, 0);
-}
-
 /* The tally of stack s that a report is of: live, or freed below a top. */
 static const tally *of(const profile_stack *s, bool below)
 {

@@ -1,9 +1,11 @@
-/* src/stats.c - the statistics: the snapshot (gather), the text and JSON
- * reports, and glibc's malloc_stats, mallinfo, mallinfo2 and malloc_info. */
+/* src/stats.c - the statistics: the snapshot (gather), the size
+ * histogram, the text and JSON reports (STAT_ROWS), and glibc's
+ * malloc_stats, mallinfo, mallinfo2 and malloc_info. */
 
 #include "internal.h"
 
 struct rare_counts rare;
+bool sizes_counted;
 
 /* ======================================================================== */
 /* Statistics                                                               */
@@ -103,6 +105,52 @@ NO_THREAD_SANITIZER void gather(struct bimp_stats *st, bool walk)
     st->frees = st->top_pops + st->frees_below_top + st->huge_frees + st->small_pops + st->small_below +
                 st->small_remote + guarded_frees;
 }
+
+/* ======================================================================== */
+/* The size histogram (counted by watch, src/watch.c)                      */
+/* ======================================================================== */
+
+size_t size_bin_max(unsigned bin)
+{
+    if (bin == 0)
+        return 16;
+    unsigned k = (bin - 1) / 2 + 4;
+    return (bin - 1) % 2 ? (size_t)2 << k : ((size_t)3 << k) / 2;
+}
+
+/* A request of n bytes, counted in heap h's table (mapped at its first
+ * count); false for the shared sentinels, which count nothing. */
+bool count_size(heap *h, size_t n)
+{
+    if (UNLIKELY(!h->sizes)) {
+        if (h == &unattached_heap || h == &exited_heap || h == &late_heap)
+            return false;
+        h->sizes = os_map(SIZE_BINS * sizeof *h->sizes, os_page_size());
+        if (!h->sizes)
+            return true; /* no memory: not counted */
+    }
+    unsigned k = size_bin(n);
+    h->sizes[k].count++;
+    h->sizes[k].bytes += n;
+    return true;
+}
+
+/* Every heap's histogram added up. */
+NO_THREAD_SANITIZER void size_histogram(size_count *out)
+{
+    memset(out, 0, SIZE_BINS * sizeof *out);
+    lock(&g.lock);
+    for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all)
+        for (unsigned k = 0; h->sizes && k < SIZE_BINS; k++) {
+            out[k].count += peek(h->sizes[k].count);
+            out[k].bytes += peek(h->sizes[k].bytes);
+        }
+    unlock(&g.lock);
+}
+
+/* ======================================================================== */
+/* Reports                                                                  */
+/* ======================================================================== */
 
 /* One labelled line of the statistics: label, count, bytes, remark. */
 static void stat_line(text *t, int fd, const char *label, size_t count, size_t bytes,
@@ -231,7 +279,7 @@ _Static_assert(0 STAT_ROWS(AS_BITS) == STAT_COUNT, "every field of struct bimp_s
 /* The size histogram as text: a row per bin with allocations, and a bar. */
 static void print_sizes(int fd)
 {
-    if (!counting_sizes())
+    if (!sizes_counted)
         return;
     size_count bins[SIZE_BINS];
     size_histogram(bins);
@@ -329,7 +377,7 @@ void print_stats_json(int fd, const char *extra)
         put_uint(&t, field[k], 10, 0);
     }
     put_str(&t, "}");
-    if (counting_sizes()) {
+    if (sizes_counted) {
         size_count bins[SIZE_BINS];
         size_histogram(bins);
         put_str(&t, ", \"sizes\": [");
@@ -357,7 +405,7 @@ void print_stats_json(int fd, const char *extra)
 
 /* BIMP_SHOW_STATS: the statistics when the program ends, on standard error
  * as it is then, or in BIMP_STATS_FILE (%p: the pid). */
-static void show_stats(void)
+void show_stats(void)
 {
     int fd = opt.stats_file[0] ? create_report(opt.stats_file, "", false) : 2;
     if (opt.show_stats == STATS_JSON)
@@ -375,17 +423,6 @@ bool reports_wanted(void)
     return !opt.program[0] || strcmp(opt.program, os_program_name()) == 0;
 }
 
-/* At exit: the last dump, the statistics and the profile; then the check
- * mode's last look at every block, which may abort. */
-static DESTRUCTOR void at_exit(void)
-{
-    dump_at_exit();
-    if (reports_wanted() && opt.show_stats)
-        show_stats();
-    if (reports_wanted() && opt.profile)
-        profile_at_exit();
-    check_at_exit();
-}
 
 
 /* glibc's struct mallinfo2 and mallinfo, field for field:

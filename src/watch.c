@@ -1,7 +1,9 @@
 /* src/watch.c - what malloc's countdown leads to: the heap profile's
- * samples, the size histogram, and the live reports (numbered dumps every
- * BIMP_DUMP_BYTES allocated, every BIMP_DUMP_SECONDS, on BIMP_DUMP_SIGNAL,
- * or from bimp_dump). */
+ * samples, guard sampling's and the check mode's blocks, the size
+ * histogram's counts (src/stats.c keeps it), and the live reports
+ * (numbered dumps every BIMP_DUMP_BYTES allocated, every
+ * BIMP_DUMP_SECONDS, on BIMP_DUMP_SIGNAL, or from bimp_dump); and what
+ * is reported at exit. */
 
 #include "internal.h"
 
@@ -32,7 +34,7 @@ static PER_THREAD bool guard_drawn;    /* to_guard was drawn: a thread's first b
 
 static struct {
     ptrdiff_t step;            /* the countdown's longest: PTRDIFF_MAX, DUMP_STEP or -1 */
-    bool count_sizes, dumps;   /* the histogram counts; live reports are on */
+    bool dumps;                /* live reports are on */
     bool counts_only;          /* the histogram counts, and nothing else watches */
     ATOMIC(size_t) allocated;  /* bytes, as threads added them */
     ATOMIC(size_t) next_bytes; /* the count at which the next dump by bytes is due */
@@ -57,9 +59,9 @@ static void on_dump_signal(int signo)
 void watch_start(void)
 {
     w.dumps = opt.dump_bytes || opt.dump_seconds || opt.dump_signal;
-    w.count_sizes = opt.show_stats || w.dumps;
-    w.step = w.count_sizes || opt.check ? -1 : w.dumps ? DUMP_STEP : PTRDIFF_MAX;
-    w.counts_only = w.count_sizes && !w.dumps && !opt.profile && !opt.check && !opt.guard_rate;
+    sizes_counted = opt.show_stats || w.dumps;
+    w.step = sizes_counted || opt.check ? -1 : w.dumps ? DUMP_STEP : PTRDIFF_MAX;
+    w.counts_only = sizes_counted && !w.dumps && !opt.profile && !opt.check && !opt.guard_rate;
     w.start_ms = os_now_ms();
     store_relaxed(&w.next_bytes, opt.dump_bytes ? opt.dump_bytes : SIZE_MAX);
     store_relaxed(&w.next_ms, opt.dump_seconds ? w.start_ms + opt.dump_seconds * 1000 : UINT64_MAX);
@@ -81,11 +83,6 @@ void watch_start(void)
 void watch_forked(void)
 {
     store_relaxed(&w.dumping, 0);
-}
-
-bool counting_sizes(void)
-{
-    return w.count_sizes;
 }
 
 /* A dump is due: by bytes, by time, or asked for by the signal. */
@@ -143,51 +140,9 @@ unsigned watch(size_t n)
             dump(reason);
     }
     /* Counted after the dump: a dump's figures are of allocations made. */
-    if (w.count_sizes && !count_size(my_heap(), n))
+    if (sizes_counted && !count_size(my_heap(), n))
         what |= WATCH_COUNT_AFTER;
     return what;
-}
-
-/* ======================================================================== */
-/* The size histogram                                                       */
-/* ======================================================================== */
-
-size_t size_bin_max(unsigned bin)
-{
-    if (bin == 0)
-        return 16;
-    unsigned k = (bin - 1) / 2 + 4;
-    return (bin - 1) % 2 ? (size_t)2 << k : ((size_t)3 << k) / 2;
-}
-
-/* A request of n bytes, counted in heap h's table (mapped at its first
- * count); false for the shared sentinels, which count nothing. */
-bool count_size(heap *h, size_t n)
-{
-    if (UNLIKELY(!h->sizes)) {
-        if (h == &unattached_heap || h == &exited_heap || h == &late_heap)
-            return false;
-        h->sizes = os_map(SIZE_BINS * sizeof *h->sizes, os_page_size());
-        if (!h->sizes)
-            return true; /* no memory: not counted */
-    }
-    unsigned k = size_bin(n);
-    h->sizes[k].count++;
-    h->sizes[k].bytes += n;
-    return true;
-}
-
-/* Every heap's histogram added up. */
-NO_THREAD_SANITIZER void size_histogram(size_count *out)
-{
-    memset(out, 0, SIZE_BINS * sizeof *out);
-    lock(&g.lock);
-    for (heap *h = load_acquire(&g.all_heaps); h; h = h->next_all)
-        for (unsigned k = 0; h->sizes && k < SIZE_BINS; k++) {
-            out[k].count += peek(h->sizes[k].count);
-            out[k].bytes += peek(h->sizes[k].bytes);
-        }
-    unlock(&g.lock);
 }
 
 /* ======================================================================== */
@@ -250,7 +205,7 @@ static void dump(const char *reason)
 }
 
 /* At exit, with live reports on: the last dump. */
-void dump_at_exit(void)
+static void dump_at_exit(void)
 {
     if (opt.dump_bytes || opt.dump_seconds || opt.dump_signal)
         dump("exit");
@@ -261,4 +216,16 @@ EXPORT void bimp_dump(void)
     int saved = errno;
     dump("call");
     errno = saved;
+}
+
+/* At exit: the last dump, the statistics and the profile; then the check
+ * mode's last look at every block, which may abort. */
+static DESTRUCTOR void at_exit(void)
+{
+    dump_at_exit();
+    if (reports_wanted() && opt.show_stats)
+        show_stats();
+    if (reports_wanted() && opt.profile)
+        profile_at_exit();
+    check_at_exit();
 }

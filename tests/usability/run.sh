@@ -33,8 +33,8 @@ chmod 755 "$TMP" # the setuid checks run programs in it as nobody
 
 VERSION=$(sed -n 's/^#define BIMP_VERSION "\(.*\)"/\1/p' "$ROOT/bimp.h")
 MAJOR=${VERSION%%.*}
-# The options, from the table in src/options.c, and their documented defaults.
-OPTIONS=$(sed -n '/^} options\[\] = {/,/^};/p' "$ROOT/src/options.c" | grep -o '"BIMP_[A-Z_]*"' | tr -d '"')
+# The options, from their list in src/options.h, and their documented defaults.
+OPTIONS=$(sed -n '/^#define OPTIONS(/,/^$/p' "$ROOT/src/options.h" | grep -o '"BIMP_[A-Z_]*"' | tr -d '"')
 declare -A DEFAULT=([BIMP_VERBOSE]=0 [BIMP_SHOW_STATS]=0 [BIMP_MMAP_THRESHOLD]=131072
     [BIMP_TRIM_THRESHOLD]=2097152 [BIMP_PURGE_DELAY]=1000)
 # The fields of struct bimp_stats, from bimp.h.
@@ -532,7 +532,7 @@ install_checks() {
         PKG_CONFIG_ALLOW_SYSTEM_LIBS
 
     # The installed manual page renders, without warnings, and documents
-    # every option of src/options.c's table and every field of struct bimp_stats.
+    # every option of src/options.h's list and every field of struct bimp_stats.
     why=""
     local page=$DEST/usr/share/man/man3/bimp.3 text warnings missing=""
     text=$(MANWIDTH=80 man -l "$page" 2>"$TMP/man.err")
