@@ -75,7 +75,7 @@ TLS_INITIAL_EXEC struct mine mine = { &unattached_heap, &empty_chunk, 0 };
 #endif
 
 /* ======================================================================== */
-/* Core: layout and bin helpers that only this file uses                   */
+/* Core: layout and bin helpers that only this file uses                    */
 /* ======================================================================== */
 
 /* A chunk whose free tail is at least this large is worth resuming. */
@@ -126,7 +126,7 @@ static inline unsigned probe_of(size_t stride)
 }
 
 /* ======================================================================== */
-/* Validation: what is checked before metadata is followed                 */
+/* Validation: what is checked before metadata is followed                  */
 /* ======================================================================== */
 
 /* What a program can overwrite (the headers next to its blocks, the links
