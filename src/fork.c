@@ -1,6 +1,6 @@
-/* src/fork.c - fork: every lock of Bimp's held across it, so the child
- * inherits consistent state (the handlers bimp.c's attach_heap gives
- * os_thread_init).  A new lock is added to every_lock, here. */
+/* src/fork.c - the fork handlers (bimp.c's attach_heap gives them to
+ * os_thread_init) and every_lock, the list of Bimp's locks: a new lock is
+ * added there. */
 
 #include "internal.h"
 
