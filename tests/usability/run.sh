@@ -105,6 +105,13 @@ done
 [ $rc -eq 0 ] && [ "$out" = "hblks +0" ] || why=${why:-"exit status $rc, stdout '$(firstline "$out")'"}
 [ -z "$why" ] && pass options-verbose || fail options-verbose "$why"
 
+# Guard sampling is on unless the environment turns it off (tests/run does,
+# for the tests that count blocks exactly): at 64 MiB.
+err=$(timeout 20 env -u BIMP_GUARD_RATE BIMP_VERBOSE=1 LD_PRELOAD="$LIB" "$BIN/probe" none 2>&1 >/dev/null)
+v=$(value_of BIMP_GUARD_RATE)
+[ "$v" = 67108864 ] && pass options-guard-sampling-on-by-default ||
+    fail options-guard-sampling-on-by-default "BIMP_GUARD_RATE shown as '$v', wanted 67108864"
+
 # Nothing on stderr without BIMP_ variables.
 run "$BIN/probe" huge
 [ $rc -eq 0 ] && [ -z "$err" ] && pass options-quiet-by-default ||
