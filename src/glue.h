@@ -86,8 +86,9 @@
 #define signal_fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 /* The threading layer: the single-threaded build (BIMP_SINGLE_THREADED)
  * turns atomics into plain operations and per-thread variables into plain
- * ones, here and in the lock and heap-of-the-thread definitions below; the
- * rest of the core tests THREADED, a constant, and has no #ifdef of it. */
+ * ones, here, in the locks below, and in the thread's heap (my_heap and
+ * its kin, src/internal.h); the rest of the core tests THREADED, a
+ * constant, and has no #ifdef of it. */
 #ifdef BIMP_SINGLE_THREADED
 #define THREADED 0
 #define PER_THREAD
